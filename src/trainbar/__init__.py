@@ -1,0 +1,30 @@
+"""trainbar: progress bars for machine-learning training.
+
+    import trainbar as tb
+
+    for epoch in tb.bar(range(epochs), desc="epoch"):
+        for batch in tb.bar(loader, desc="train", leave=False):
+            loss = step(batch)
+            tb.log(loss=loss)
+    tb.write("done")
+
+``from trainbar import tqdm, trange`` is a drop-in for tqdm. Nothing optional is imported here:
+integrations live in their own modules and load their framework only when used.
+"""
+
+from ._bar import Bar, bar
+from ._output import log, print, write
+from ._tqdm import tqdm, trange
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Bar",
+    "__version__",
+    "bar",
+    "log",
+    "print",
+    "tqdm",
+    "trange",
+    "write",
+]

@@ -1,0 +1,119 @@
+"""Where are we: the one place that decides how a stream is drawn to, and reads the environment.
+
+Precedence, highest first: the call's own argument (``disable=``), then ``TRAINBAR_*`` variables,
+then common standards (``NO_COLOR``, ``FORCE_COLOR``, ``TERM=dumb``, ``CI``), then ``isatty()``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+MODES = ("tty", "log", "off")
+TTY, LOG, OFF = MODES
+DEFAULT_LOG_INTERVAL = 30.0
+_CI_VARIABLES = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD")
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def choose_mode(stream: object, disable: bool | None = None) -> str:
+    """Decide how bars on ``stream`` are drawn: ``tty``, ``log`` or ``off``."""
+    if disable:
+        return OFF
+    if disable is None and _flag("TRAINBAR_DISABLE"):
+        return OFF
+    forced = os.environ.get("TRAINBAR_MODE", "auto").strip().lower()
+    if forced in MODES:
+        if forced == OFF and disable is False:
+            return _detect(stream)
+        return forced
+    if forced not in ("", "auto"):
+        _warn_once(f"TRAINBAR_MODE={forced!r} is not one of auto, tty, log, off; using auto")
+    return _detect(stream)
+
+
+def _detect(stream: object) -> str:
+    if not is_terminal(stream):
+        return LOG
+    if os.environ.get("TERM", "") == "dumb" or any(_flag(v) for v in _CI_VARIABLES):
+        return LOG
+    return TTY
+
+
+def is_terminal(stream: object) -> bool:
+    """True only for a stream that really is a terminal; any failure to tell means no."""
+    isatty = getattr(stream, "isatty", None)
+    if not callable(isatty):
+        return False
+    try:
+        return bool(isatty())
+    except Exception:
+        return False
+
+
+def terminal_width(stream: object, default: int = 80) -> int:
+    """Columns of the terminal behind ``stream``, read fresh so resizes are followed."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or default  # type: ignore[attr-defined]
+    except Exception:
+        pass
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        return default
+
+
+def use_colour(stream: object) -> bool:
+    if "NO_COLOR" in os.environ:
+        return False
+    if _flag("FORCE_COLOR"):
+        return True
+    return os.environ.get("TERM", "") != "dumb"
+
+
+def supports_unicode(stream: object) -> bool:
+    """Whether block characters survive the stream's encoding (an ASCII locale gets ``#``)."""
+    encoding = getattr(stream, "encoding", None)
+    if not encoding:
+        return True
+    try:
+        "█▏…›".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def log_interval() -> float:
+    """Seconds between periodic log lines (``TRAINBAR_LOG_INTERVAL``, default 30)."""
+    raw = os.environ.get("TRAINBAR_LOG_INTERVAL")
+    if not raw:
+        return DEFAULT_LOG_INTERVAL
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        _warn_once(f"TRAINBAR_LOG_INTERVAL={raw!r} is not a positive number of seconds; using 30")
+        return DEFAULT_LOG_INTERVAL
+    return value
+
+
+_warned: set = set()
+
+
+def _warn_once(message: str) -> None:
+    if message in _warned:
+        return
+    _warned.add(message)
+    warn(message)
+
+
+def warn(message: str) -> None:
+    """Emit a trainbar warning without ever raising: the output it goes to may be broken."""
+    try:
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+    except Exception:
+        pass

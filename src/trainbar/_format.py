@@ -1,0 +1,192 @@
+"""Pure text formatting: durations, numbers, rates, display width and sanitising.
+
+Nothing here does I/O or reads a clock, so every function is tested on plain values.
+"""
+
+from __future__ import annotations
+
+import math
+
+_SI_PREFIXES = ("", "k", "M", "G", "T", "P", "E", "Z", "Y")
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as ``mm:ss``, ``h:mm:ss`` or ``Nd hh:mm:ss``; ``?`` when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    total = int(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}:{minutes:02d}:{secs:02d}"
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def si(value: float, divisor: int = 1000) -> str:
+    """A magnitude with an SI prefix and three significant digits: ``1.23k``, ``45.6M``."""
+    if not math.isfinite(value):
+        return number(value)
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    for prefix in _SI_PREFIXES:
+        if value < 999.5:
+            if value < 9.995:
+                text = f"{value:.2f}"
+            elif value < 99.95:
+                text = f"{value:.1f}"
+            else:
+                text = f"{value:.0f}"
+            return f"{sign}{text}{prefix}"
+        value /= divisor
+    return f"{sign}{value:.3g}Y"
+
+
+def count(n: float, unit_scale: bool = False, divisor: int = 1000) -> str:
+    """A position or total: exact integers unless the user asked for SI scaling."""
+    if unit_scale:
+        return si(n, divisor)
+    if isinstance(n, float) and not n.is_integer():
+        return f"{n:.3g}" if abs(n) >= 1000 else f"{n:.2f}"
+    return str(int(n))
+
+
+def rate(per_second: float | None, unit: str = "it", unit_scale: bool = False, divisor: int = 1000) -> str:
+    """Throughput as ``12.3it/s``, or ``2.31s/it`` when slower than one unit per second."""
+    if per_second is None or not math.isfinite(per_second) or per_second <= 0:
+        return f"?{unit}/s"
+    if unit_scale:
+        return f"{si(per_second, divisor)}{unit}/s"
+    if per_second >= 1:
+        return f"{_three_digits(per_second)}{unit}/s"
+    return f"{_three_digits(1.0 / per_second)}s/{unit}"
+
+
+def _three_digits(value: float) -> str:
+    if value >= 1e5:
+        return f"{value:.3g}"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def number(value: object) -> str:
+    """A metric value in compact form: four significant digits, NaN and inf spelled out."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        if value == 0:
+            return "0"
+        magnitude = abs(value)
+        if 1e-3 <= magnitude < 1e5:
+            text = f"{value:.4g}"
+            return text
+        return f"{value:.3e}".replace("e-0", "e-").replace("e+0", "e+")
+    return sanitize(str(value))
+
+
+# --- terminal safety -------------------------------------------------------------------------
+
+_CONTROL_PATTERN = None
+
+
+def _control_pattern():
+    # Compiled on first use: `import trainbar` must stay cheap, and most bars never need it.
+    global _CONTROL_PATTERN
+    if _CONTROL_PATTERN is None:
+        import re
+
+        _CONTROL_PATTERN = re.compile(
+            r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC (hyperlinks, titles): drop the wrapper
+            r"|\x1b\[[0-?]*[ -/]*[@-~]?"  # CSI (colours, cursor moves)
+            r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC strings
+            r"|\x1b[ -/]*[0-~]?"  # two-byte escapes
+            r"|\x9b[0-?]*[ -/]*[@-~]?"  # 8-bit CSI
+            r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # remaining C0 and C1 controls
+        )
+    return _CONTROL_PATTERN
+
+
+def sanitize(text: str) -> str:
+    """Remove every control sequence, keep the visible text, and flatten line breaks.
+
+    User text (descriptions, units, metric names) must never move the cursor, ring the bell
+    or open a hyperlink: one stray ``\\r`` or escape would tear the live region.
+    """
+    if text.isprintable():
+        return text
+    text = text.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
+    return _control_pattern().sub("", text)
+
+
+# --- display width ---------------------------------------------------------------------------
+
+
+def _char_width(char: str) -> int:
+    import unicodedata
+
+    if unicodedata.combining(char) or char in "\u200b\u200c\u200d\u2060\ufeff":
+        return 0
+    if unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def width(text: str) -> int:
+    """Columns the text takes on a terminal: CJK and most emoji take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    return sum(_char_width(c) for c in text)
+
+
+def truncate(text: str, columns: int, ellipsis: str = "…") -> str:
+    """Cut the text to at most ``columns`` display columns, marking the cut."""
+    if columns <= 0:
+        return ""
+    if width(text) <= columns:
+        return text
+    room = columns - width(ellipsis)
+    if room <= 0:
+        return ellipsis[:columns] if width(ellipsis[:columns]) <= columns else ""
+    out = []
+    used = 0
+    for char in text:
+        w = 1 if char.isascii() else _char_width(char)
+        if used + w > room:
+            break
+        out.append(char)
+        used += w
+    return "".join(out) + ellipsis
+
+
+def pad(text: str, columns: int) -> str:
+    """Right-pad to exactly ``columns`` display columns (truncating first if needed)."""
+    text = truncate(text, columns)
+    return text + " " * (columns - width(text))
+
+
+_MESSAGE_PATTERN = None
+
+
+def sanitize_message(text: str) -> str:
+    """Clean a message printed above the bars: keep line breaks, tabs and colours (SGR), drop
+    everything that moves the cursor or clears the screen, which would tear the live region."""
+    global _MESSAGE_PATTERN
+    if "\x1b" not in text and "\r" not in text and (text.replace("\n", "").replace("\t", "").isprintable()):
+        return text
+    if _MESSAGE_PATTERN is None:
+        import re
+
+        _MESSAGE_PATTERN = re.compile(r"(\x1b\[[0-9;:]*m)|" + _control_pattern().pattern)
+    text = text.replace("\r\n", "\n")
+    return _MESSAGE_PATTERN.sub(lambda m: m.group(1) or "", text)

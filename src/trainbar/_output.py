@@ -1,0 +1,46 @@
+"""Module-level functions that talk to the display: write, print and log."""
+
+from __future__ import annotations
+
+import sys
+
+from . import _display
+from ._redirect import unwrap
+
+
+def write(*objects, sep: str = " ", end: str = "\n", file=None) -> None:
+    """Print ``objects`` above the live bars, as ``print`` would, without tearing them.
+
+    Goes to standard output unless ``file`` says otherwise. A failing stream is reported once
+    and otherwise ignored: a message must never stop training.
+    """
+    text = sep.join(str(o) for o in objects) + end
+    stream = unwrap(sys.stdout if file is None else file)
+    if stream is None or id(stream) in _failed_streams:
+        return
+    try:
+        _display.current().write(text, stream)
+    except Exception as error:  # noqa: BLE001
+        _warn_stream_once(stream, error)
+
+
+_failed_streams: set = set()
+
+
+def _warn_stream_once(stream, error: Exception) -> None:
+    if id(stream) in _failed_streams:
+        return
+    _failed_streams.add(id(stream))
+    from ._env import warn
+
+    warn(f"trainbar.write: could not write ({type(error).__name__}: {error}); further messages there are dropped")
+
+
+print = write  # noqa: A001 - `trainbar.print(...)` reads as what it is
+
+
+def log(**metrics) -> None:
+    """Attach metrics to the innermost live bar (of this thread if it has one)."""
+    target = _display.current().innermost()
+    if target is not None:
+        target.log(**metrics)

@@ -1,0 +1,150 @@
+"""The terminal line: tqdm's familiar layout, fitted to the width, wide characters counted right.
+
+When the line is too wide, the bar graphic goes first, then the metrics, then the description:
+numbers are what a person looks for, so they stay longest.
+"""
+
+from __future__ import annotations
+
+from .. import _format
+from .._state import DONE, INTERRUPTED, Snapshot
+from .plain import metrics_text
+
+UNICODE_BLOCKS = " ▏▎▍▌▋▊▉█"
+ASCII_BLOCKS = " 123456789#"
+_MIN_BAR = 10
+_MAX_BAR = 40
+_RED = "\x1b[31m"
+_GREEN = "\x1b[32m"
+_RESET = "\x1b[0m"
+_COLOURS = {
+    "black": "\x1b[30m", "red": _RED, "green": _GREEN, "yellow": "\x1b[33m",
+    "blue": "\x1b[34m", "magenta": "\x1b[35m", "cyan": "\x1b[36m", "white": "\x1b[37m",
+}  # fmt: skip
+
+
+def bar_graphic(fraction: float, columns: int, charset: str = UNICODE_BLOCKS) -> str:
+    """A bar ``columns`` wide filled to ``fraction``, with sub-cell precision."""
+    if columns <= 0:
+        return ""
+    fraction = max(0.0, min(1.0, fraction))
+    steps = len(charset) - 1
+    filled, partial = divmod(int(fraction * columns * steps), steps)
+    text = charset[-1] * filled
+    if filled < columns:
+        text += charset[partial] + charset[0] * (columns - filled - 1)
+    return text
+
+
+def _charset(snap: Snapshot, unicode_ok: bool) -> str:
+    if isinstance(snap.ascii, str) and len(snap.ascii) >= 2:
+        return snap.ascii
+    if snap.ascii is True or not unicode_ok:
+        return ASCII_BLOCKS
+    return UNICODE_BLOCKS
+
+
+def _times(snap: Snapshot) -> str:
+    elapsed = _format.duration(snap.elapsed)
+    rate = _format.rate(snap.rate, snap.unit, snap.unit_scale, snap.unit_divisor)
+    if snap.total is None or snap.status == DONE:
+        return f"[{elapsed}, {rate}]"
+    return f"[{elapsed}<{_format.duration(snap.eta)}, {rate}]"
+
+
+def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour: bool = False) -> str:
+    """The bar as one line of at most ``width`` columns (escape codes excluded)."""
+    if snap.ncols:
+        width = min(width, snap.ncols)
+    if snap.bar_format:
+        try:
+            return _custom_line(snap, width, unicode_ok)
+        except (KeyError, ValueError, IndexError, AttributeError, TypeError):
+            pass  # a bar_format naming fields we lack falls back to the standard layout
+    indent = "  " * snap.depth + snap.prefix
+    desc = f"{snap.desc}{snap.desc_separator}" if snap.desc else ""
+    n = _format.count(snap.n, snap.unit_scale, snap.unit_divisor)
+    if snap.total is None:
+        head, numbers, fraction = desc.rstrip(), f"{n}{snap.unit} {_times(snap)}", None
+    else:
+        fraction = snap.fraction if snap.total else 1.0
+        total = _format.count(snap.total, snap.unit_scale, snap.unit_divisor)
+        head, numbers = f"{desc}{int((fraction or 0.0) * 100):3d}%", f"{n}/{total} {_times(snap)}"
+    metrics = metrics_text(snap)
+    status = " interrupted" if snap.status == INTERRUPTED else ""
+    shown_status = f"{_RED}{status}{_RESET}" if status and colour else status
+    tail = (" " + metrics if metrics else "") + status
+
+    if fraction is not None:
+        room = min(_MAX_BAR, width - _format.width(indent + head + numbers + tail) - 3)
+        if room >= _MIN_BAR:
+            graphic = bar_graphic(fraction, room, _charset(snap, unicode_ok))
+            if colour and snap.colour in _COLOURS:
+                graphic = f"{_COLOURS[snap.colour]}{graphic}{_RESET}"
+            return f"{indent}{head}|{graphic}| {numbers}{tail[: len(tail) - len(status)]}{shown_status}"
+    # No room for the graphic: it goes first, then the metrics, then the description.
+    line = f"{indent}{head} {numbers}" if head else f"{indent}{numbers}"
+    room = width - _format.width(line) - _format.width(status)
+    if room >= 0:
+        clipped = _format.truncate(" " + metrics, room) if metrics and room > 4 else ""
+        return line + clipped + shown_status
+    numbers_only = (head[len(desc) :] + " " if fraction is not None else "") + numbers + status
+    room = width - _format.width(indent + numbers_only)
+    if desc and room > 4:
+        return indent + _format.truncate(desc.rstrip(), room - 1) + " " + numbers_only.lstrip()
+    return _format.truncate(indent + numbers_only.lstrip(), width)
+
+
+def _paint_status(status: str, colour: bool) -> str:
+    if status and colour:
+        return f"{_RED}{status}{_RESET}"
+    return status
+
+
+class _Graphic:
+    """``{bar}`` in a tqdm ``bar_format``: fills the room left, or the width a spec gives."""
+
+    def __init__(self, fraction: float, room: int, charset: str) -> None:
+        self.fraction, self.room, self.charset = fraction, room, charset
+
+    def __format__(self, spec: str) -> str:
+        digits = "".join(c for c in spec if c.isdigit())
+        columns = int(digits) if digits else self.room
+        return bar_graphic(self.fraction, max(columns, 0), self.charset)
+
+
+def format_fields(snap: Snapshot) -> dict:
+    """The names tqdm's ``bar_format`` understands, computed from a snapshot."""
+    fraction = snap.fraction
+    n_fmt = _format.count(snap.n, snap.unit_scale, snap.unit_divisor)
+    total_fmt = "?" if snap.total is None else _format.count(snap.total, snap.unit_scale, snap.unit_divisor)
+    rate_fmt = _format.rate(snap.rate, snap.unit, snap.unit_scale, snap.unit_divisor)
+    inv = (1.0 / snap.rate) if snap.rate else None
+    postfix = metrics_text(snap)
+    percentage = (fraction or 0.0) * 100
+    desc = f"{snap.desc}{snap.desc_separator}" if snap.desc else ""
+    remaining = _format.duration(snap.eta)
+    elapsed = _format.duration(snap.elapsed)
+    r_bar = f"| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{', ' + postfix if postfix else ''}]"
+    return {
+        "n": snap.n, "n_fmt": n_fmt, "total": snap.total, "total_fmt": total_fmt,
+        "elapsed": elapsed, "elapsed_s": snap.elapsed, "remaining": remaining,
+        "remaining_s": snap.eta, "rate": snap.rate, "rate_fmt": rate_fmt,
+        "rate_noinv": snap.rate, "rate_noinv_fmt": rate_fmt,
+        "rate_inv": inv, "rate_inv_fmt": f"{_format.number(inv)}s/{snap.unit}" if inv else "?",
+        "postfix": (", " + postfix) if postfix else "", "unit": snap.unit,
+        "unit_divisor": snap.unit_divisor, "percentage": percentage,
+        "desc": snap.desc, "l_bar": f"{desc}{percentage:3.0f}%|", "r_bar": r_bar,
+        "eta": remaining, "colour": snap.colour or "",
+    }  # fmt: skip
+
+
+def _custom_line(snap: Snapshot, width: int, unicode_ok: bool) -> str:
+    fields = format_fields(snap)
+    fraction = snap.fraction or 0.0
+    charset = _charset(snap, unicode_ok)
+    template = "  " * snap.depth + snap.prefix + snap.bar_format
+    without_bar = template.format(**fields, bar=_Graphic(fraction, 0, charset))
+    room = max(width - _format.width(without_bar), 0)
+    line = template.format(**fields, bar=_Graphic(fraction, room, charset))
+    return _format.truncate(_format.sanitize(line), width)

@@ -1,0 +1,39 @@
+"""The log-file line: plain, self-contained, grep-able, never a control character."""
+
+from __future__ import annotations
+
+from .. import _format
+from .._state import DONE, INTERRUPTED, Snapshot
+
+
+def numbers(snap: Snapshot) -> str:
+    """``45% 450/1000`` or ``450 it`` for a bar with no total."""
+    n = _format.count(snap.n, snap.unit_scale, snap.unit_divisor)
+    if snap.total is None:
+        return f"{n} {snap.unit}"
+    total = _format.count(snap.total, snap.unit_scale, snap.unit_divisor)
+    fraction = snap.fraction
+    percent = 100 if snap.total == 0 else int(fraction * 100) if fraction is not None else 0
+    return f"{percent}% {n}/{total}"
+
+
+def metrics_text(snap: Snapshot) -> str:
+    return " ".join(f"{name}={value}" if name else value for name, value in snap.metrics)
+
+
+def log_line(snap: Snapshot) -> str:
+    """One line that reads on its own: who, how far, how long, how fast, and the metrics."""
+    names = [name for name in snap.path if name] + [snap.desc or snap.unit]
+    head = " > ".join(names)
+    parts = [f"{snap.prefix}{head}:", numbers(snap), f"elapsed {_format.duration(snap.elapsed)}"]
+    if snap.total is not None and snap.status != DONE:
+        parts.append(f"remaining {_format.duration(snap.eta)}")
+    parts.append(_format.rate(snap.rate, snap.unit, snap.unit_scale, snap.unit_divisor))
+    metrics = metrics_text(snap)
+    if metrics:
+        parts.append(metrics)
+    if snap.status == DONE:
+        parts.append("done")
+    elif snap.status == INTERRUPTED:
+        parts.append("interrupted")
+    return _format.sanitize(" ".join(parts))

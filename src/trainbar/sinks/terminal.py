@@ -1,0 +1,68 @@
+"""The live region at the bottom of a terminal, redrawn in place, with text written above it.
+
+The cursor rests at the end of the region's last line (no trailing newline), so moving back to
+the top is ``\\r`` plus ``k-1`` lines up. Lines are kept narrower than the terminal so that no
+line ever wraps: a wrapped line would throw that count off and tear the region.
+"""
+
+from __future__ import annotations
+
+HIDE_CURSOR = "\x1b[?25l"
+SHOW_CURSOR = "\x1b[?25h"
+CLEAR_LINE_END = "\x1b[K"
+CLEAR_BELOW = "\x1b[J"
+
+
+class TerminalRegion:
+    """Owns the last few lines of one terminal stream."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self._height = 0  # lines of the region now on screen
+        self._lines: list = []
+        self._cursor_hidden = False
+
+    def _to_top(self) -> str:
+        if self._height == 0:
+            return ""
+        return "\r" + (f"\x1b[{self._height - 1}A" if self._height > 1 else "")
+
+    def _body(self, lines: list) -> str:
+        return "\n".join(line + CLEAR_LINE_END for line in lines)
+
+    def _emit(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+    def draw(self, lines: list) -> None:
+        """Show exactly ``lines`` in the region; nothing is written when nothing changed."""
+        if lines == self._lines and self._height == len(lines):
+            return
+        prefix = ""
+        if lines and not self._cursor_hidden:
+            prefix, self._cursor_hidden = HIDE_CURSOR, True
+        self._emit(prefix + self._to_top() + self._body(lines) + CLEAR_BELOW)
+        self._lines, self._height = list(lines), len(lines)
+
+    def write_above(self, text: str, stream=None) -> None:
+        """Print ``text`` (ending in a newline) above the region, then redraw the region under it."""
+        clear = self._to_top() + CLEAR_BELOW if self._height else ""
+        if stream is None or stream is self.stream:
+            self._emit(clear + text + self._body(self._lines))
+        else:
+            # Another stream on the same terminal: clear ours, let it print, then come back.
+            if clear:
+                self._emit(clear)
+            stream.write(text)
+            stream.flush()
+            self._emit(self._body(self._lines))
+        self._height = len(self._lines)
+
+    def release(self) -> None:
+        """Leave the terminal as it was found: region cleared, cursor visible."""
+        text = self._to_top() + CLEAR_BELOW if self._height else ""
+        if self._cursor_hidden:
+            text += SHOW_CURSOR
+        self._lines, self._height, self._cursor_hidden = [], 0, False
+        if text:
+            self._emit(text)

@@ -1,0 +1,48 @@
+import io
+
+import pytest
+
+from trainbar import _display
+from trainbar.testing import manual_display
+
+_ENVIRONMENT = (
+    "TRAINBAR_MODE", "TRAINBAR_DISABLE", "TRAINBAR_LOG_INTERVAL", "TRAINBAR_RANKS", "TRAINBAR_STALL",
+    "TRAINBAR_JSONL", "CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD",
+    "NO_COLOR", "FORCE_COLOR",
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """Each test starts from a neutral environment and a display of its own."""
+    for name in _ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    previous = _display.replace(_display.Display())
+    yield
+    current = _display.replace(previous)
+    if current is not None:
+        current.shutdown()
+
+
+@pytest.fixture
+def manual():
+    """(clock, display): a fake clock and a display that draws only when ticked."""
+    with manual_display() as pair:
+        yield pair
+
+
+class FakeTerminal(io.StringIO):
+    """A text stream that says it is a terminal of a fixed width."""
+
+    def __init__(self, columns: int = 80) -> None:
+        super().__init__()
+        self.columns = columns
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def log_stream():
+    return io.StringIO()

@@ -1,0 +1,93 @@
+"""Pure renderers, golden-tested on hand-built snapshots."""
+
+import pytest
+
+from trainbar import _format
+from trainbar._state import DONE, INTERRUPTED, Snapshot
+from trainbar.renderers.ansi import bar_graphic, terminal_line
+from trainbar.renderers.plain import log_line
+
+
+def snap(**fields):
+    base = dict(desc="train", n=450, total=1000, elapsed=62.0, rate=7.2, eta=76.0, metrics=(("loss", "0.231"),))
+    base.update(fields)
+    return Snapshot(**base)
+
+
+def test_terminal_line_golden():
+    line = terminal_line(snap(), 100)
+    assert line == "train:  45%|" + bar_graphic(0.45, 40) + "| 450/1000 [01:02<01:16, 7.20it/s] loss=0.231"
+
+
+def test_terminal_line_without_total_shows_count_and_rate():
+    assert terminal_line(snap(total=None, eta=None), 80) == "train: 450it [01:02, 7.20it/s] loss=0.231"
+
+
+def test_done_line_hides_remaining_time():
+    assert "<" not in terminal_line(snap(n=1000, status=DONE), 100)
+
+
+def test_interrupted_line_says_so_and_keeps_position():
+    line = terminal_line(snap(status=INTERRUPTED), 100)
+    assert line.endswith("interrupted") and "450/1000" in line
+
+
+def test_nested_bar_is_indented():
+    assert terminal_line(snap(depth=2), 100).startswith("    train:")
+
+
+def test_narrow_terminal_drops_bar_before_numbers():
+    line = terminal_line(snap(), 50)
+    assert "|" not in line
+    assert "450/1000" in line and "7.20it/s" in line
+    assert _format.width(line) <= 50
+
+
+def test_very_narrow_terminal_keeps_the_numbers():
+    line = terminal_line(snap(desc="a rather long description of the run"), 40)
+    assert "450/1000" in line and _format.width(line) <= 40
+
+
+@pytest.mark.parametrize("width", [1, 5, 10, 20, 33, 60, 79, 200])
+def test_line_always_fits(width):
+    for s in (snap(), snap(total=None), snap(desc="日本語の説明" * 5), snap(status=INTERRUPTED)):
+        assert _format.width(terminal_line(s, width)) <= width
+
+
+def test_ascii_bar():
+    line = terminal_line(snap(n=500, ascii=True), 100)
+    assert "#" in line and "█" not in line
+    assert terminal_line(snap(n=500), 100, unicode_ok=False).count("#") > 0
+
+
+def test_bar_graphic_precision():
+    assert bar_graphic(0.0, 4) == "    "
+    assert bar_graphic(1.0, 4) == "████"
+    assert bar_graphic(0.5, 4) == "██  "
+    assert bar_graphic(0.51, 10, " 123456789#") == "#####1    "
+
+
+def test_bar_format_fields_and_bar_fill():
+    line = terminal_line(snap(bar_format="{desc} {n_fmt}/{total_fmt} {percentage:.0f}% [{bar}]"), 40)
+    assert line.startswith("train 450/1000 45% [") and line.endswith("]")
+    assert _format.width(line) == 40
+
+
+def test_unknown_bar_format_field_falls_back_to_standard_layout():
+    assert "450/1000" in terminal_line(snap(bar_format="{nonsense}"), 100)
+
+
+def test_log_line_golden():
+    assert log_line(snap(path=("epoch",))) == (
+        "epoch > train: 45% 450/1000 elapsed 01:02 remaining 01:16 7.20it/s loss=0.231"
+    )
+
+
+def test_log_line_final_states():
+    assert log_line(snap(n=1000, status=DONE)).endswith("loss=0.231 done")
+    assert log_line(snap(status=INTERRUPTED)).endswith("interrupted")
+
+
+def test_log_line_has_no_control_characters():
+    line = log_line(snap(desc="a\rb\x1b[2Kc\nd", unit="\x07u", metrics=(("l\x1bo", "1"),)))
+    assert line.isprintable()

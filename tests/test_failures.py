@@ -1,0 +1,97 @@
+"""Output failures never reach the training loop: one warning, then the loop goes on."""
+
+import io
+import os
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+import trainbar
+
+
+class ClosingStream(io.StringIO):
+    """A stream that starts failing after a number of writes."""
+
+    def __init__(self, fail_after: int, error: Exception) -> None:
+        super().__init__()
+        self.fail_after, self.error = fail_after, error
+
+    def write(self, text):
+        if self.fail_after <= 0:
+            raise self.error
+        self.fail_after -= 1
+        return super().write(text)
+
+
+@pytest.mark.parametrize("error", [ValueError("I/O operation on closed file."), BrokenPipeError(32, "Broken pipe"), OSError(5, "EIO")])
+def test_failing_stream_disables_display_with_one_warning(manual, error):
+    clock, display = manual
+    stream = ClosingStream(1, error)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        b = trainbar.bar(total=1000, file=stream, desc="train")
+        for _ in range(1000):
+            b.update(1)
+            clock.advance(1.0)
+            display.tick()
+        b.close()
+    relevant = [w for w in caught if "trainbar" in str(w.message)]
+    assert len(relevant) == 1 and "training goes on" in str(relevant[0].message)
+    assert b.n == 1000 and b.status == "done"
+
+
+def test_stream_closed_before_the_run(manual):
+    stream = io.StringIO()
+    stream.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        b = trainbar.bar(range(100), file=stream)
+        assert sum(1 for _ in b) == 100
+    assert len([w for w in caught if "trainbar" in str(w.message)]) == 1
+
+
+def test_write_to_a_closed_stream_warns_once_and_continues():
+    stream = io.StringIO()
+    stream.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            trainbar.write("hello", file=stream)
+    assert len([w for w in caught if "trainbar.write" in str(w.message)]) == 1
+
+
+def test_broken_pipe_in_a_real_pipeline_does_not_kill_the_loop():
+    # The loop runs for a second of real time so the reader has surely gone: a pipe really breaks.
+    script = (
+        "import sys, time, trainbar\n"
+        "b = trainbar.bar(total=None, file=sys.stdout)\n"
+        "end = time.monotonic() + 1.0\n"
+        "while time.monotonic() < end:\n"
+        "    b.update(1)\n"
+        "b.close()\n"
+        "sys.stderr.write('finished %d\\n' % (b.n > 0))\n"
+    )
+    env = dict(os.environ, TRAINBAR_LOG_INTERVAL="0.001")
+    reader = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.readline()"], stdin=subprocess.PIPE)
+    writer = subprocess.run(
+        [sys.executable, "-c", script], stdout=reader.stdin, stderr=subprocess.PIPE, text=True, env=env, timeout=60
+    )
+    reader.stdin.close()
+    reader.wait(timeout=10)
+    assert "finished 1" in writer.stderr
+    assert writer.stderr.count("training goes on") == 1
+
+
+def test_error_inside_a_metric_shows_a_question_mark(manual):
+    clock, display = manual
+
+    def broken():
+        raise RuntimeError("metric failed")
+
+    stream = io.StringIO()
+    b = trainbar.bar(total=2, file=stream)
+    b.log(loss=broken)
+    b.close()
+    assert "loss=?" in stream.getvalue()

@@ -65,11 +65,12 @@ def rate(per_second: float | None, unit: str = "it", unit_scale: bool = False, d
 
 
 def _three_digits(value: float) -> str:
-    if value >= 1e5:
+    # Thresholds sit half a last digit below the boundary, so 99.96 reads "100", never "100.0".
+    if value >= 99_999.5:
         return f"{value:.3g}"
-    if value >= 100:
+    if value >= 99.95:
         return f"{value:.0f}"
-    if value >= 10:
+    if value >= 9.995:
         return f"{value:.1f}"
     return f"{value:.2f}"
 

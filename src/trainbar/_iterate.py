@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+from collections import deque
 
 from . import _clock
 from ._state import DONE, INTERRUPTED
@@ -117,7 +118,7 @@ def _chunks(bar, iterator, walk: _Walk):
 def _timed(bar, iterator, walk: _Walk, limit: int):
     """Per item, with the time spent waiting for the iterator kept apart from the loop body."""
     now = _clock.now
-    steps = []
+    steps: deque = deque(maxlen=PROBE_ITEMS)  # only recent steps decide the next strategy
     previous = previous_wait = None
     for _ in range(limit):
         asked = now()
@@ -135,8 +136,7 @@ def _timed(bar, iterator, walk: _Walk, limit: int):
         yield item
         bar._n += 1
     if steps:
-        steps.sort()
-        walk.step = steps[len(steps) // 2]
+        walk.step = sorted(steps)[len(steps) // 2]
 
 
 def _counted(bar, iterator, walk: _Walk, limit: int):

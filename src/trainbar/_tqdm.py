@@ -8,6 +8,7 @@ Differences a user can rely on: nothing here forces a redraw (``refresh=True`` a
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from . import _clock, _format
@@ -59,10 +60,8 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
                 total = len(iterable)
             except (TypeError, AttributeError):
                 total = getattr(iterable, "shape", (None,))[0] if hasattr(iterable, "shape") else None
-        if isinstance(unit_scale, (int, float)) and not isinstance(unit_scale, bool) and unit_scale not in (0, 1):
-            scale = unit_scale  # tqdm multiplies counts by a numeric unit_scale
-            total = None if total is None else total * scale
-            initial = initial * scale
+        self._scale = _numeric_scale(unit_scale)
+        self._raw_postfix = None
         super().__init__(
             iterable,
             total=total,
@@ -72,10 +71,12 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
             # tqdm's default disable=False means "show it", not "override TRAINBAR_DISABLE".
             disable=True if disable else None,
             file=file,
-            unit_scale=bool(unit_scale),
+            # A numeric unit_scale multiplies what is shown, in plain digits, as tqdm does.
+            unit_scale=bool(unit_scale) and self._scale == 1,
             unit_divisor=unit_divisor,
             initial=initial,
-            ncols=ncols,
+            # tqdm documents ncols=0 as "stats only"; here it is accepted as "no fixed width".
+            ncols=ncols or None,
             ascii=ascii,
             delay=delay or 0.0,
             colour=colour,
@@ -94,7 +95,7 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
             if isinstance(postfix, dict):
                 self.set_postfix(postfix)
             else:
-                self.set_postfix_str(str(postfix))
+                self.postfix = postfix
 
     # --- attributes tqdm users assign ----------------------------------------------------
 
@@ -128,8 +129,17 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         self._leave = bool(value)
 
     @property
-    def postfix(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self._postfix_items())
+    def postfix(self):
+        if self._raw_postfix is not None:
+            return self._raw_postfix
+        return ", ".join(f"{k}={v}" if k else v for k, v in self._postfix_items())
+
+    @postfix.setter
+    def postfix(self, value) -> None:
+        # tqdm keeps the very object (README: postfix=["Batch", dict(value=0)]) and scripts then
+        # mutate it in place, so it is kept by reference and read when drawn.
+        self._raw_postfix = value
+        self._metrics = {} if _blank(value) else {"": value}
 
     def _postfix_items(self):
         from ._metrics import render
@@ -171,12 +181,12 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         """Accepted for compatibility: drawing belongs to the display thread."""
 
     def reset(self, total=None) -> None:
-        """Start over at ``initial`` (0), optionally with a new total; metrics are kept."""
-        self._n = self._initial if self._initial else 0
+        """Start over at 0 (as tqdm does, whatever ``initial`` was), optionally with a new total."""
+        self._n = 0
         if total is not None:
             self.total = total
         self._start = _clock.now()
-        self._estimator.reset(self._start, self._n)
+        self._estimator.reset(self._start, 0)
         self._data_wait = self._step_time = 0.0
 
     def set_description(self, desc=None, refresh=True) -> None:
@@ -192,10 +202,12 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         metrics = dict(ordered_dict or {})
         for key in sorted(kwargs):  # tqdm sorts keyword arguments
             metrics[key] = kwargs[key]
+        self._raw_postfix = None
         self._metrics = metrics
 
     def set_postfix_str(self, s="", refresh=True) -> None:
-        self._metrics = {"": s} if s else {}
+        self._raw_postfix = None
+        self._metrics = {"": str(s)} if s else {}
 
     def moveto(self, n) -> None:
         """Accepted for compatibility."""
@@ -214,6 +226,8 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
             return self._iterable.shape[0]
         if hasattr(self._iterable, "__len__"):
             return len(self._iterable)
+        if hasattr(self._iterable, "__length_hint__"):
+            return self._iterable.__length_hint__()
         if self._total is None:
             raise TypeError("object of type 'tqdm' has no len()")
         return int(self._total)
@@ -235,16 +249,26 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
     def format_dict(self) -> dict:
         """tqdm's ``format_dict``: the raw values a ``bar_format`` would see."""
         now = _clock.now()
+        unit_scale = self._scale if self._scale != 1 else self._unit_scale
+        postfix = self.postfix
         return {
             "n": self._n, "total": self._total, "elapsed": self.elapsed, "ncols": self._ncols,
             "nrows": self.nrows, "prefix": self._desc, "ascii": self._ascii, "unit": self._unit,
-            "unit_scale": self._unit_scale, "rate": self._estimator.rate(now, self._n),
-            "bar_format": self._bar_format, "postfix": self.postfix or None,
+            "unit_scale": unit_scale, "rate": self._estimator.rate(now, self._n),
+            "bar_format": self._bar_format, "postfix": None if _blank(postfix) else postfix,
             "unit_divisor": self._unit_divisor, "initial": self._initial, "colour": self._colour,
         }  # fmt: skip
 
     def __str__(self) -> str:
         return self.format_meter(**self.format_dict)
+
+    def _snapshot(self, now: float) -> Snapshot:
+        snap = super()._snapshot(now)
+        if self._scale != 1:
+            snap = _scaled(snap, self._scale)
+        if snap.bar_format and self._raw_postfix is not None and not isinstance(self._raw_postfix, str):
+            snap = snap.replace(bar_format=_bind_postfix(snap.bar_format, self._raw_postfix))
+        return snap
 
     # --- class-level helpers tqdm users call --------------------------------------------
 
@@ -290,13 +314,90 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         if rate is None and elapsed:
             rate = (n - initial) / elapsed
         eta = (total - n) / rate if rate and total is not None else None
-        metrics = (("", str(postfix)),) if postfix else ()
+        metrics = () if _blank(postfix) else (("", str(postfix)),)
+        prefix = str(prefix or "")
+        if prefix.endswith(": "):
+            prefix = prefix[:-2]  # a desc from tqdm's own set_description carries its colon already
+        if bar_format and postfix is not None and not isinstance(postfix, str):
+            bar_format = _bind_postfix(bar_format, postfix)
+        scale = _numeric_scale(unit_scale)
         snap = Snapshot(
-            desc=_format.sanitize(str(prefix or "")), n=n, total=total, elapsed=elapsed, rate=rate, eta=eta,
-            unit=unit, unit_scale=bool(unit_scale), unit_divisor=unit_divisor, metrics=metrics, ascii=ascii,
-            ncols=ncols, bar_format=bar_format,
+            desc=_format.sanitize(prefix), n=n, total=total, elapsed=elapsed, rate=rate, eta=eta,
+            unit=unit, unit_scale=bool(unit_scale) and scale == 1, unit_divisor=unit_divisor, metrics=metrics,
+            ascii=ascii, ncols=ncols, bar_format=bar_format,
         )  # fmt: skip
-        return terminal_line(snap, ncols or 80)
+        return terminal_line(_scaled(snap, scale) if scale != 1 else snap, ncols or 80)
+
+    @classmethod
+    @contextlib.contextmanager
+    def wrapattr(cls, stream, method, total=None, bytes=True, **tqdm_kwargs):
+        """``with tqdm.wrapattr(stream, "read"/"write", total=...) as f``: count what passes."""
+        if bytes:
+            tqdm_kwargs = {"unit": "B", "unit_scale": True, "unit_divisor": 1024, **tqdm_kwargs}
+        with cls(total=total, **tqdm_kwargs) as t:
+            yield _CallbackIO(t.update, stream, method)
+
+
+def _blank(postfix) -> bool:
+    # Not truthiness: a raw postfix may be an array, whose truth value raises.
+    return postfix is None or (isinstance(postfix, str) and not postfix)
+
+
+def _numeric_scale(unit_scale) -> float:
+    """The factor a numeric ``unit_scale`` multiplies shown counts by (True and False mean 1)."""
+    if isinstance(unit_scale, bool) or not isinstance(unit_scale, (int, float)) or unit_scale in (0, 1):
+        return 1
+    return unit_scale
+
+
+def _scaled(snap: Snapshot, scale: float) -> Snapshot:
+    # tqdm counts raw items (n, total stay as given) and scales only the text.
+    return snap.replace(
+        n=snap.n * scale,
+        total=None if snap.total is None else snap.total * scale,
+        rate=None if snap.rate is None else snap.rate * scale,
+    )
+
+
+def _bind_postfix(template: str, postfix) -> str:
+    """Fill the ``{postfix...}`` fields of a bar_format with a raw postfix object now, leaving
+    the other fields for the renderer; unchanged when the object does not fit the fields."""
+    import string
+
+    out = []
+    try:
+        for literal, field, spec, conversion in string.Formatter().parse(template):
+            out.append(literal.replace("{", "{{").replace("}", "}}"))
+            if field is None:
+                continue
+            tail = (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            if field == "postfix" or field.startswith(("postfix[", "postfix.")):
+                text = ("{0" + field[len("postfix") :] + tail).format(postfix)
+                out.append(text.replace("{", "{{").replace("}", "}}"))
+            else:
+                out.append("{" + field + tail)
+    except (KeyError, ValueError, IndexError, AttributeError, TypeError):
+        return template
+    return "".join(out)
+
+
+class _CallbackIO:
+    """tqdm's CallbackIOWrapper: the stream, with ``method`` reporting each chunk's length."""
+
+    def __init__(self, callback, stream, method: str) -> None:
+        self._stream, self._callback, self._method = stream, callback, method
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._stream, name)
+        if name != self._method:
+            return attribute
+
+        def counted(*args, **kwargs):
+            result = attribute(*args, **kwargs)
+            self._callback(len(args[0]) if name == "write" else len(result))
+            return result
+
+        return counted
 
 
 def trange(*args, **kwargs) -> tqdm:

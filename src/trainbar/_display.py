@@ -69,25 +69,33 @@ class TerminalChannel(_Channel):
         self.sink = TerminalRegion(stream)
         self.unicode = _env.supports_unicode(stream)
         self.colour = _env.use_colour(stream)
+        self.width = 0  # of the terminal when the region was last drawn
 
     def _line(self, bar, now: float, width: int) -> str:
         return terminal_line(bar._snapshot(now), width, unicode_ok=self.unicode, colour=self.colour)
 
-    def tick(self, now: float) -> None:
+    def _frame(self, now: float) -> list:
+        self.width = _env.terminal_width(self.stream)
         # One column spare: a line that exactly fills the terminal wraps on some emulators.
-        width = max(_env.terminal_width(self.stream) - 1, 1)
-        self.sink.draw([self._line(bar, now, width) for bar in self.bars() if _visible(bar, now)])
+        width = max(self.width - 1, 1)
+        return [self._line(bar, now, width) for bar in self.bars() if _visible(bar, now)]
+
+    def tick(self, now: float) -> None:
+        self.sink.draw(self._frame(now))
 
     def remove(self, bar, now: float) -> None:
         super().remove(bar, now)
         if bar._leave and _visible(bar, now):
-            width = max(_env.terminal_width(self.stream) - 1, 1)
-            final = self._line(bar, now, width).replace("  " * bar._depth, "", 1)
-            self.sink.write_above(final + "\n")
+            lines = self._frame(now)  # without the bar: redrawn under its own final line, it would flash
+            final = self._line(bar, now, max(self.width - 1, 1)).replace("  " * bar._depth, "", 1)
+            self.sink.write_above(final + "\n", lines=lines)
         self.tick(now)
 
     def write_above(self, text: str, stream) -> None:
-        self.sink.write_above(text, stream)
+        # Re-rendering costs more than the write itself, so the last frame is reused, unless the
+        # terminal was resized since: drawn again as it was, it would wrap and tear the region.
+        lines = self._frame(_clock.now()) if _env.terminal_width(self.stream) != self.width else None
+        self.sink.write_above(text, stream, lines)
 
     def release(self) -> None:
         self.sink.release()

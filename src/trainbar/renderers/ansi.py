@@ -64,12 +64,13 @@ def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour
     indent = "  " * snap.depth + snap.prefix
     desc = f"{snap.desc}{snap.desc_separator}" if snap.desc else ""
     n = _format.count(snap.n, snap.unit_scale, snap.unit_divisor)
+    times = _times(snap)
     if snap.total is None:
-        head, numbers, fraction = desc.rstrip(), f"{n}{snap.unit} {_times(snap)}", None
+        head, numbers, fraction = desc.rstrip(), f"{n}{snap.unit} {times}", None
     else:
         fraction = snap.fraction if snap.total else 1.0
         total = _format.count(snap.total, snap.unit_scale, snap.unit_divisor)
-        head, numbers = f"{desc}{int((fraction or 0.0) * 100):3d}%", f"{n}/{total} {_times(snap)}"
+        head, numbers = f"{desc}{int((fraction or 0.0) * 100):3d}%", f"{n}/{total} {times}"
     metrics = metrics_text(snap)
     status = " interrupted" if snap.status == INTERRUPTED else ""
     shown_status = f"{_RED}{status}{_RESET}" if status and colour else status
@@ -88,11 +89,16 @@ def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour
     if room >= 0:
         clipped = _format.truncate(" " + metrics, room) if metrics and room > 4 else ""
         return line + clipped + shown_status
-    numbers_only = (head[len(desc) :] + " " if fraction is not None else "") + numbers + status
-    room = width - _format.width(indent + numbers_only)
+    numbers_only = ((head[len(desc) :] + " " if fraction is not None else "") + numbers).lstrip()
+    room = width - _format.width(indent + numbers_only + status)
     if desc and room > 4:
-        return indent + _format.truncate(desc.rstrip(), room - 1) + " " + numbers_only.lstrip()
-    return _format.truncate(indent + numbers_only.lstrip(), width)
+        return indent + _format.truncate(desc.rstrip(), room - 1) + " " + numbers_only + shown_status
+    # Still too wide: the times are cut before the status, which tells a stopped bar from a live
+    # one; the count before either.
+    room = width - _format.width(indent + status)
+    if status and room >= _format.width(indent + numbers_only) - _format.width(times):
+        return _format.truncate(indent + numbers_only, room) + shown_status
+    return _format.truncate(indent + numbers_only + status, width)
 
 
 def _paint_status(status: str, colour: bool) -> str:

@@ -1,6 +1,6 @@
 """The live region at the bottom of a terminal, redrawn in place, with text written above it.
 
-The cursor rests at the end of the region's last line (no trailing newline), so moving back to
+The cursor rests at the start of the region's last line (no trailing newline), so moving back to
 the top is ``\\r`` plus ``k-1`` lines up. Lines are kept narrower than the terminal so that no
 line ever wraps: a wrapped line would throw that count off and tear the region.
 """
@@ -30,6 +30,17 @@ class TerminalRegion:
     def _body(self, lines: list) -> str:
         return "\n".join(line + CLEAR_LINE_END for line in lines)
 
+    def _park(self, lines: list) -> str:
+        # At column 0, not after the text: what the terminal echoes at the cursor (``^C``, keys
+        # typed during training) then overwrites the line, instead of wrapping it and tearing the region.
+        return "\r" if lines else ""
+
+    def _hide_cursor(self, lines: list) -> str:
+        if lines and not self._cursor_hidden:
+            self._cursor_hidden = True
+            return HIDE_CURSOR
+        return ""
+
     def _emit(self, text: str) -> None:
         self.stream.write(text)
         self.stream.flush()
@@ -38,24 +49,29 @@ class TerminalRegion:
         """Show exactly ``lines`` in the region; nothing is written when nothing changed."""
         if lines == self._lines and self._height == len(lines):
             return
-        prefix = ""
-        if lines and not self._cursor_hidden:
-            prefix, self._cursor_hidden = HIDE_CURSOR, True
-        self._emit(prefix + self._to_top() + self._body(lines) + CLEAR_BELOW)
+        text = self._to_top() + self._body(lines) + CLEAR_BELOW + self._park(lines)
+        self._emit(self._hide_cursor(lines) + text)
         self._lines, self._height = list(lines), len(lines)
 
-    def write_above(self, text: str, stream=None) -> None:
-        """Print ``text`` (ending in a newline) above the region, then redraw the region under it."""
+    def write_above(self, text: str, stream=None, lines: list | None = None) -> None:
+        """Print ``text`` (ending in a newline) above the region, then redraw the region under it,
+        as ``lines`` when given, else as it was."""
+        if lines is not None:
+            self._lines = list(lines)
         clear = self._to_top() + CLEAR_BELOW if self._height else ""
+        region = self._hide_cursor(self._lines) + self._body(self._lines) + self._park(self._lines)
         if stream is None or stream is self.stream:
-            self._emit(clear + text + self._body(self._lines))
+            self._emit(clear + text + region)
         else:
             # Another stream on the same terminal: clear ours, let it print, then come back.
             if clear:
                 self._emit(clear)
+                # A KeyboardInterrupt can land in the other stream's write: the region must then
+                # be known gone, or the next redraw climbs into the text printed above it.
+                self._height = 0
             stream.write(text)
             stream.flush()
-            self._emit(self._body(self._lines))
+            self._emit(region)
         self._height = len(self._lines)
 
     def release(self) -> None:

@@ -148,6 +148,34 @@ class Display:
         self._sequence = itertools.count()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._listeners: list = []
+
+    # --- listeners: other outputs that follow the bars (event files, rank publishing) -------
+    # A listener may define any of on_open(bar, now), on_close(bar, now), on_tick(now),
+    # on_write(text) and an `interval` in seconds. It is called under the display lock, on the
+    # ticker thread for on_tick; one that raises is removed with one warning.
+
+    def subscribe(self, listener) -> None:
+        with self.lock:
+            if listener not in self._listeners:
+                self._listeners.append(listener)
+                self._start_ticker()
+
+    def unsubscribe(self, listener) -> None:
+        with self.lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _notify(self, event: str, *args) -> None:
+        for listener in list(self._listeners):
+            method = getattr(listener, event, None)
+            if method is None:
+                continue
+            try:
+                method(*args)
+            except Exception as error:  # noqa: BLE001 - a listener fault must never reach training
+                self._listeners.remove(listener)
+                _env.warn(f"trainbar: {type(listener).__name__} failed ({type(error).__name__}: {error}); it is off, training goes on")
 
     # --- bars arriving and leaving ---------------------------------------------------------
 
@@ -158,6 +186,9 @@ class Display:
             bar._depth = parent._depth + 1 if parent is not None else 0
             bar._lineage = (parent._lineage if parent is not None else ()) + (next(self._sequence),)
             self._open.append(weakref.ref(bar))
+            if self._listeners:
+                self._notify("on_open", bar, _clock.now())
+                self._start_ticker()
             if mode == _env.OFF:
                 return
             key = (id(stream), mode)
@@ -175,6 +206,8 @@ class Display:
     def close(self, bar) -> None:
         with self.lock:
             self._open = [ref for ref in self._open if ref() is not None and ref() is not bar]
+            if self._listeners:
+                self._notify("on_close", bar, _clock.now())
             channel = bar._channel
             bar._channel = None
             if channel is None or self._channels.get((id(channel.stream), channel.mode)) is not channel:
@@ -213,10 +246,14 @@ class Display:
                     bar._estimator.observe(now, bar._n)
             for channel in list(self._channels.values()):
                 self._guard(channel, channel.tick, now)
+            if self._listeners:
+                self._notify("on_tick", now)
 
     def write(self, text: str, stream) -> None:
         """Put ``text`` on ``stream`` above any live region, without tearing it."""
         with self.lock:
+            if self._listeners:
+                self._notify("on_write", text)
             regions = [c for c in self._channels.values() if c.mode == _env.TTY]
             if not regions:
                 stream.write(text)
@@ -261,7 +298,9 @@ class Display:
     # --- the ticker thread -----------------------------------------------------------------
 
     def _interval(self) -> float:
-        return min((c.interval for c in self._channels.values()), default=_IDLE_INTERVAL)
+        intervals = [c.interval for c in self._channels.values()]
+        intervals += [getattr(listener, "interval", _IDLE_INTERVAL) for listener in self._listeners]
+        return min(intervals, default=_IDLE_INTERVAL)
 
     def _start_ticker(self) -> None:
         if not self.threaded or (self._thread is not None and self._thread.is_alive()):
@@ -273,7 +312,7 @@ class Display:
     def _run(self) -> None:
         while not self._stop.wait(self._interval()):
             with self.lock:
-                if not self._channels:
+                if not self._channels and not any(ref() is not None for ref in self._open):
                     self._thread = None  # idle: a new bar starts a new ticker
                     return
             self.tick()

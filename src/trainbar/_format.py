@@ -67,7 +67,7 @@ def rate(per_second: float | None, unit: str = "it", unit_scale: bool = False, d
 def _three_digits(value: float) -> str:
     # Thresholds sit half a last digit below the boundary, so 99.96 reads "100", never "100.0".
     if value >= 99_999.5:
-        return f"{value:.3g}"
+        return si(value)  # "1.87M" reads better than "1.87e+06" or seven digits
     if value >= 99.95:
         return f"{value:.0f}"
     if value >= 9.995:

@@ -1,0 +1,74 @@
+"""The display's listener hook: other outputs follow bars without touching the hot path."""
+
+import io
+import warnings
+
+import trainbar
+
+
+class Recorder:
+    interval = 0.5
+
+    def __init__(self):
+        self.events = []
+
+    def on_open(self, bar, now):
+        self.events.append(("open", bar.desc, now))
+
+    def on_close(self, bar, now):
+        self.events.append(("close", bar.desc, bar.n))
+
+    def on_tick(self, now):
+        self.events.append(("tick", now))
+
+    def on_write(self, text):
+        self.events.append(("write", text))
+
+
+def test_listener_sees_open_tick_write_and_close(manual):
+    clock, display = manual
+    recorder = Recorder()
+    display.subscribe(recorder)
+    b = trainbar.bar(total=3, desc="train", file=io.StringIO())
+    clock.advance(1.0)
+    b.update(3)
+    display.tick()
+    trainbar.write("hello", file=io.StringIO())
+    b.close()
+    assert [e[0] for e in recorder.events] == ["open", "tick", "write", "close"]
+    assert recorder.events[-1] == ("close", "train", 3)
+
+
+def test_listener_follows_bars_even_when_display_is_off(manual, monkeypatch):
+    monkeypatch.setenv("TRAINBAR_MODE", "off")
+    clock, display = manual
+    recorder = Recorder()
+    display.subscribe(recorder)
+    for _ in trainbar.bar(range(2), desc="quiet"):
+        pass
+    assert [e[0] for e in recorder.events] == ["open", "close"]
+
+
+def test_failing_listener_is_removed_with_one_warning(manual):
+    clock, display = manual
+
+    class Broken:
+        def on_tick(self, now):
+            raise OSError("disk full")
+
+    display.subscribe(Broken())
+    b = trainbar.bar(total=2, file=io.StringIO())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            display.tick()
+    b.update(2)
+    b.close()
+    assert len([w for w in caught if "Broken failed" in str(w.message)]) == 1
+    assert b.n == 2
+
+
+def test_ticker_interval_honours_the_fastest_listener():
+    display = trainbar._display.Display(threaded=False)
+    display.subscribe(Recorder())
+    assert display._interval() == 0.5

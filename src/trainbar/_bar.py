@@ -49,7 +49,8 @@ class Bar:
         "_metrics", "_start", "_end", "_status", "_estimator", "_initial", "_ascii", "_ncols",
         "_bar_format", "_desc_separator", "_colour", "_delay", "_prefix",
         "_parent", "_depth", "_lineage", "_channel", "_thread_id", "_next_log",
-        "_data_wait", "_step_time", "_clean_desc", "__weakref__",
+        "_data_wait", "_step_time", "_clean_desc", "_phase", "_stall_since", "_on_stall", "_source",
+        "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -70,6 +71,7 @@ class Bar:
         delay: float = 0.0,
         colour: str | None = None,
         bar_format: str | None = None,
+        on_stall=None,
     ) -> None:
         if total is None and iterable is not None:
             try:
@@ -96,6 +98,12 @@ class Bar:
         self._prefix = ""
         if file is not None and not callable(getattr(file, "write", None)):
             raise TypeError(f"file must be a writable text stream, got {type(file).__name__}")
+        if on_stall is not None and not callable(on_stall):
+            raise TypeError(f"on_stall must be a callable taking the stall report, got {type(on_stall).__name__}")
+        self._on_stall = on_stall
+        self._phase: str | None = None  # where the loop is: "data", "body" (see _iterate), or set by integrations
+        self._stall_since: float | None = None  # set by the watchdog while this bar is stalled
+        self._source = None  # a weak reference to the iterator being walked, for the stall report
 
         self._iterable = iterable
         self._n = self._initial
@@ -272,6 +280,9 @@ class Bar:
             desc_separator=self._desc_separator,
             prefix=self._prefix,
             colour=self._colour,
+            phase=self._phase,
+            waiting=self._phase == "data" and n == self._initial and self._status == RUNNING,
+            stalled=None if self._stall_since is None or self._end is not None else now - self._stall_since,
         )
 
 
@@ -289,6 +300,7 @@ def bar(
     """A progress bar over ``iterable`` (its total from ``len()``), or counted by hand.
 
     ``options``: ``unit_scale``, ``unit_divisor``, ``initial``, ``ncols``, ``ascii``, ``delay``,
-    ``colour``, ``bar_format``.
+    ``colour``, ``bar_format``, ``on_stall`` (called with the stall report when this bar's loop
+    stalls; see the README's "When training stalls").
     """
     return Bar(iterable, total=total, desc=desc, unit=unit, leave=leave, disable=disable, file=file, **options)

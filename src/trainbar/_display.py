@@ -15,7 +15,7 @@ import sys
 import threading
 import weakref
 
-from . import _clock, _env
+from . import _clock, _env, _watchdog
 from ._state import DONE, INTERRUPTED
 from .renderers.ansi import terminal_line
 from .renderers.plain import log_line
@@ -149,6 +149,7 @@ class Display:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._listeners: list = []
+        self.watchdog: _watchdog.Watchdog | None = None  # stall detection, from the first bar on
 
     # --- listeners: other outputs that follow the bars (event files, rank publishing) -------
     # A listener may define any of on_open(bar, now), on_close(bar, now), on_tick(now),
@@ -186,6 +187,7 @@ class Display:
             bar._depth = parent._depth + 1 if parent is not None else 0
             bar._lineage = (parent._lineage if parent is not None else ()) + (next(self._sequence),)
             self._open.append(weakref.ref(bar))
+            _watchdog.watch(self)
             if self._listeners:
                 self._notify("on_open", bar, _clock.now())
                 self._start_ticker()
@@ -320,6 +322,8 @@ class Display:
     def shutdown(self) -> None:
         """At interpreter exit: close what was left open and leave the terminal clean."""
         self._stop.set()
+        if self.watchdog is not None:
+            self.watchdog.stop()
         if not self.lock.acquire(timeout=1.0):
             return
         try:

@@ -30,11 +30,19 @@ _FIELDS = (
     "desc_separator",
     "prefix",
     "colour",
+    "phase",
+    "waiting",
+    "stalled",
 )
 
 
 class Snapshot:
-    """Immutable view of a bar at one instant. ``metrics`` is a tuple of (name, text) pairs."""
+    """Immutable view of a bar at one instant. ``metrics`` is a tuple of (name, text) pairs.
+
+    ``phase`` is where the loop was (``data``: waiting for the next item; ``body``: in the step),
+    ``waiting`` is true until the first item arrives, and ``stalled`` is how many seconds the
+    watchdog has seen no progress for (``None`` when the bar is not stalled).
+    """
 
     __slots__ = _FIELDS
 
@@ -60,6 +68,9 @@ class Snapshot:
         desc_separator: str = ": ",
         prefix: str = "",
         colour: str | None = None,
+        phase: str | None = None,
+        waiting: bool = False,
+        stalled: float | None = None,
     ) -> None:
         values = locals()
         for name in _FIELDS:

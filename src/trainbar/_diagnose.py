@@ -199,12 +199,15 @@ def _loader_iterators(bars: list) -> list:
         source = bar._source() if bar._source is not None else None
         if source is not None and _is_loader_iterator(source):
             found.append((bar._desc, source))
-    if found or "torch.utils.data" not in sys.modules:
+    base = getattr(sys.modules.get("torch.utils.data.dataloader"), "_BaseDataLoaderIter", None)
+    if found or base is None:
         return found
     # Loops counted by hand: look for live DataLoader iterators (only here, at a stall).
     import gc
 
-    return [("", obj) for obj in gc.get_objects() if _is_loader_iterator(obj) and not getattr(obj, "_shutdown", False)]
+    # type(), not isinstance(): the latter reads __class__, which some module proxies warn on.
+    live = [obj for obj in gc.get_objects() if issubclass(type(obj), base)]
+    return [("", obj) for obj in live if _is_loader_iterator(obj) and not getattr(obj, "_shutdown", False)]
 
 
 def loaders(bars: list) -> list:
@@ -390,11 +393,12 @@ def stall_report(info: dict) -> str:
     return head + "\n" + "".join(f"  {_format.sanitize(line)}\n" for line in lines)
 
 
-def recovery_info(subject, *, seconds: float, phase: str | None) -> dict:
+def recovery_info(subject, *, seconds: float, phase: str | None, stalled_at) -> dict:
     return {
         "desc": subject._desc if subject is not None else "",
         "seconds": seconds,
         "phase": phase,
+        "stalled_at": stalled_at,
         "n": subject._n if subject is not None else None,
         "rank": rank(),
         "pid": os.getpid(),

@@ -210,6 +210,8 @@ class Display:
             self._open = [ref for ref in self._open if ref() is not None and ref() is not bar]
             if self._listeners:
                 self._notify("on_close", bar, _clock.now())
+            if self.watchdog is not None:
+                self.watchdog.closed(bar)
             channel = bar._channel
             bar._channel = None
             if channel is None or self._channels.get((id(channel.stream), channel.mode)) is not channel:

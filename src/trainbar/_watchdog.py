@@ -109,11 +109,15 @@ class _Seen:
 class Episode:
     """One stall, from the last progress to the recovery."""
 
-    __slots__ = ("since", "subject", "phase", "limit", "dumped")
+    __slots__ = ("since", "subject", "n", "phase", "limit", "dumped", "stream", "closed")
 
     def __init__(self, since: float, subject, phase: str | None, limit: float) -> None:
         self.since = since
         self.subject = weakref.ref(subject)
+        self.n = subject._n
+        # Where the report went, so the recovery follows it even once the bar has closed.
+        self.stream = subject._channel.stream if subject._channel is not None else None
+        self.closed = None  # the subject, once closed: kept until the episode ends, to report on it
         self.phase = phase
         self.limit = limit
         self.dumped = False
@@ -233,6 +237,14 @@ class Watchdog:
         self._stopped = True
         self._stop.set()
 
+    def closed(self, bar) -> None:
+        """The display closed ``bar``: a stalled loop that finished between two rounds is still
+        reported on (the bar itself may be gone by the next round)."""
+        for track in list(self.tracks.values()):
+            episode = track.episode
+            if episode is not None and episode.subject() is bar:
+                episode.closed = bar
+
     def _interval(self) -> float:
         fixed = self.settings.threshold
         return min(INTERVAL, fixed / 4) if fixed is not None else INTERVAL
@@ -316,42 +328,44 @@ class Watchdog:
             pace=track.pace() if self.settings.threshold is None else None, steps=track.steps,
         )  # fmt: skip
         info["report"] = _diagnose.stall_report(info)
-        self._emit("on_stall", subject, info, info["report"])
+        self._emit("on_stall", subject, info, info["report"], episode.stream)
         self._call_back(group, info)
 
     def _dump(self, track: Track, subject, now: float) -> None:
         from . import _diagnose
 
         text = _diagnose.all_threads_report(subject._desc, now - track.episode.since)
-        self._emit(None, subject, None, text)
+        self._emit(None, subject, None, text, track.episode.stream)
 
     def _end(self, track: Track, now: float, *, recovered: bool) -> None:
         episode, track.episode = track.episode, None
-        subject = episode.subject()
+        subject = episode.closed or episode.subject()
         if subject is not None:
             subject._stall_since = None
+            # A loop that moved on and finished between two rounds recovered too.
+            recovered = recovered or subject._n != episode.n
         if not recovered:
-            return  # the bar closed (an exception, a break): the traceback says the rest
+            return  # the bar closed where it stalled (an exception, a break): the traceback says the rest
         from . import _diagnose
 
-        info = _diagnose.recovery_info(subject, seconds=now - episode.since, phase=episode.phase)
+        info = _diagnose.recovery_info(subject, seconds=now - episode.since, phase=episode.phase, stalled_at=episode.n)
         if subject is not None:
-            self._emit("on_recover", subject, info, _diagnose.recovery_report(info))
+            self._emit("on_recover", subject, info, _diagnose.recovery_report(info), episode.stream)
 
-    def _emit(self, event: str | None, bar, info, text: str) -> None:
-        """Tell the listeners (the event stream) and print ``text``, above the bars when drawn."""
+    def _emit(self, event: str | None, bar, info, text: str, stream) -> None:
+        """Tell the listeners (the event stream) and print ``text`` to the bar's stream, above
+        the live bars there; a bar that draws nothing reports on standard error."""
         display = self.display
-        channel = bar._channel
         locked = display.lock.acquire(timeout=LOCK_WAIT)
         try:
             if locked and event is not None and display._listeners:
                 display._notify(event, bar, info)
-            if locked and channel is not None:
-                display.write(text, channel.stream)
+            if locked and stream is not None:
+                display.write(text, stream)
             else:
                 # A rank or bar that draws nothing still reports its own stall, and a display
                 # wedged in a redraw must not silence the report.
-                _write_plain(text, channel.stream if channel is not None else None)
+                _write_plain(text, stream)
         except Exception as error:  # noqa: BLE001 - a report must never reach training
             _env._warn_once(f"trainbar: could not print a stall report ({type(error).__name__}: {error})")
         finally:

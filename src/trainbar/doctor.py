@@ -134,6 +134,12 @@ def check(
         _check_params(report, model)
     if optimizer is not None:
         _check_lr(report, optimizer)
+    with _rng_restored(torch):  # iter(loader) draws a seed, dropout draws masks: the run's randomness stays as it was
+        _steps(torch, report, model, loader, loss_fn, optimizer, timeout, steps, forward)
+    return report
+
+
+def _steps(torch, report: Report, model, loader, loss_fn, optimizer, timeout, steps, forward) -> None:
     batches = _first_batches(report, loader, steps, timeout) if loader is not None else []
     if model is None or optimizer is None:
         report.notes.append("no training step was run: pass model=, optimizer= and loader= for that")
@@ -146,7 +152,6 @@ def check(
             with _restored(torch, model, optimizer):
                 _run_steps(torch, report, model, optimizer, batches, steps, loss_fn, forward)
             report.notes.append("the model and the optimizer were put back as they were")
-    return report
 
 
 # --- static checks ----------------------------------------------------------------------
@@ -259,8 +264,8 @@ def _to_device(batch, device):
 
 
 class _restored:
-    """Puts back the model's parameters, buffers, gradients and mode, the optimizer's state and
-    the random number generators, whatever the step did."""
+    """Puts back the model's parameters, buffers, gradients and mode and the optimizer's state,
+    whatever the step did."""
 
     def __init__(self, torch, model, optimizer) -> None:
         self.torch, self.model, self.optimizer = torch, model, optimizer
@@ -272,8 +277,6 @@ class _restored:
         self.optimizer_state = _cpu_copy(torch, self.optimizer.state_dict())
         self.grads = [(p, None if p.grad is None else p.grad.detach().clone()) for p in self.model.parameters()]
         self.training = self.model.training
-        self.rng = torch.get_rng_state()
-        self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
 
     def __exit__(self, *exc) -> None:
         torch = self.torch
@@ -283,9 +286,21 @@ class _restored:
         for param, grad in self.grads:
             param.grad = grad
         self.model.train(self.training)
-        torch.set_rng_state(self.rng)
+
+
+class _rng_restored:
+    def __init__(self, torch) -> None:
+        self.torch = torch
+
+    def __enter__(self) -> None:
+        torch = self.torch
+        self.rng = torch.get_rng_state()
+        self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+
+    def __exit__(self, *exc) -> None:
+        self.torch.set_rng_state(self.rng)
         if self.cuda_rng is not None:
-            torch.cuda.set_rng_state_all(self.cuda_rng)
+            self.torch.cuda.set_rng_state_all(self.cuda_rng)
 
 
 def _cpu_copy(torch, value):

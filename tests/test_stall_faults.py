@@ -130,3 +130,21 @@ def test_empty_loader_finishes_without_a_stall(fast_watchdog):
     assert list(trainbar.bar(loader, desc="train", file=out)) == []
     assert "stall" not in out.getvalue()
     assert out.getvalue().splitlines()[-1] == "train: 100% 0/0 elapsed 00:00 ?it/s done"
+
+
+def test_loop_counted_by_hand_still_finds_the_loaders_workers(fast_watchdog):
+    """A manual bar around `for x in loader`: the workers are found from the stuck thread's stack."""
+    release = multiprocessing.get_context("fork").Event()
+    loader = DataLoader(Blocking(release), batch_size=1, num_workers=1, multiprocessing_context="fork")
+    reports = []
+
+    def on_stall(info):
+        reports.append(info)
+        if info["n"] == 3:
+            release.set()
+
+    with trainbar.bar(total=len(loader), desc="train", file=io.StringIO(), on_stall=on_stall) as b:
+        for _ in loader:
+            b.update()
+    (loader_info,) = reports[-1]["loaders"]
+    assert loader_info["num_workers"] == 1 and loader_info["workers"][0]["alive"] is True

@@ -193,27 +193,29 @@ def _is_loader_iterator(obj) -> bool:
     return module.startswith("torch.utils.data") and hasattr(obj, "_num_workers") and hasattr(obj, "_timeout")
 
 
-def _loader_iterators(bars: list) -> list:
+def _loader_iterators(bars: list, thread_id: int | None) -> list:
     found = []
     for bar in bars:
         source = bar._source() if bar._source is not None else None
         if source is not None and _is_loader_iterator(source):
             found.append((bar._desc, source))
-    base = getattr(sys.modules.get("torch.utils.data.dataloader"), "_BaseDataLoaderIter", None)
-    if found or base is None:
+    if found or thread_id is None:
         return found
-    # Loops counted by hand: look for live DataLoader iterators (only here, at a stall).
-    import gc
+    # A loop counted by hand: a DataLoader it waits on is ``self`` in the stuck thread's frames.
+    frame = sys._current_frames().get(thread_id)
+    while frame is not None:
+        if "torch" in frame.f_code.co_filename and "self" in frame.f_code.co_varnames:
+            candidate = frame.f_locals.get("self")
+            if _is_loader_iterator(candidate) and all(candidate is not seen for _, seen in found):
+                found.append(("", candidate))
+        frame = frame.f_back
+    return found
 
-    # type(), not isinstance(): the latter reads __class__, which some module proxies warn on.
-    live = [obj for obj in gc.get_objects() if issubclass(type(obj), base)]
-    return [("", obj) for obj in live if _is_loader_iterator(obj) and not getattr(obj, "_shutdown", False)]
 
-
-def loaders(bars: list) -> list:
-    """Each live DataLoader iterator of these loops: its timeout and its workers' liveness."""
+def loaders(bars: list, thread_id: int | None = None) -> list:
+    """Each DataLoader iterator of these loops: its timeout and its workers' liveness."""
     result = []
-    for desc, iterator in _loader_iterators(bars):
+    for desc, iterator in _loader_iterators(bars, thread_id):
         workers = [_worker(process) for process in getattr(iterator, "_workers", None) or []]
         result.append(
             {"desc": desc, "num_workers": iterator._num_workers, "timeout": iterator._timeout, "workers": workers}
@@ -348,7 +350,7 @@ def hints(phase: str | None, found_loaders: list, pid: int) -> list:
 def stall_info(subject, bars: list, *, thread_id: int, seconds: float, limit: float, pace, steps: int) -> dict:
     """Everything known about a stall, as plain data (the event stream writes it as JSON)."""
     phase = subject._phase
-    found = loaders(bars)
+    found = loaders(bars, thread_id)
     return {
         "desc": subject._desc,
         "seconds": seconds,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import statistics
 import threading
 import weakref
 from collections import deque
@@ -93,6 +92,12 @@ def _seconds_from_env(name: str, default: float) -> float:
         _env._warn_once(f"{name}={raw!r} is not a positive number of seconds; using {default:g}")
         return default
     return value
+
+
+def _median(values) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 class _Seen:
@@ -168,7 +173,7 @@ class Track:
     def pace(self) -> float | None:
         """Seconds a step usually takes, or None before the first step."""
         if len(self.gaps) >= MIN_SAMPLES:
-            return statistics.median(self.gaps)
+            return _median(self.gaps)
         if self.gaps:
             return max(self.gaps)
         return self.first_waits[0] if self.first_waits else None
@@ -177,7 +182,7 @@ class Track:
         """Seconds a new bar usually waits for its first item (the run's very first wait aside)."""
         waits = list(self.first_waits)
         if len(waits) > 1:
-            return statistics.median(waits[1:])
+            return _median(waits[1:])
         return waits[0] if waits else None
 
     def limit(self, settings: Settings, waiting_first: bool) -> float | None:

@@ -347,7 +347,9 @@ def hints(phase: str | None, found_loaders: list, pid: int) -> list:
 # --- the reports ----------------------------------------------------------------------------
 
 
-def stall_info(subject, bars: list, *, thread_id: int, seconds: float, limit: float, pace, steps: int) -> dict:
+def stall_info(
+    subject, bars: list, *, thread_id: int, seconds: float, limit: float, pace, steps: int, resolution: float = 1.0
+) -> dict:
     """Everything known about a stall, as plain data (the event stream writes it as JSON)."""
     phase = subject._phase
     found = loaders(bars, thread_id)
@@ -356,6 +358,7 @@ def stall_info(subject, bars: list, *, thread_id: int, seconds: float, limit: fl
         "seconds": seconds,
         "threshold": limit,
         "median_step": pace,
+        "resolution": resolution,
         "steps": steps,
         "n": subject._n,
         "total": subject._total,
@@ -379,7 +382,12 @@ def _who(info: dict) -> str:
 def stall_report(info: dict) -> str:
     """The text printed once per stall: what, where, workers, memory, hints."""
     desc = f' in "{info["desc"]}"' if info["desc"] else ""
-    pace = f", median step {_format.seconds(info['median_step'])}" if info["median_step"] else ""
+    pace = ""
+    if info["median_step"]:
+        # The watchdog looks about once a second: a shorter step cannot be told apart from that.
+        shortest = 2 * info.get("resolution", 1.0)
+        step = info["median_step"]
+        pace = f", median step {_format.seconds(step)}" if step > shortest else f", steps under {_format.seconds(shortest)}"
     total = f"/{info['total']}" if info.get("total") is not None else ""
     head = (
         f"trainbar: stall{desc} ({_who(info)}): no progress for {_format.seconds(info['seconds'])} "

@@ -16,7 +16,8 @@ HANG_AT = 15
 
 
 def _slow_read(seconds: float) -> None:
-    time.sleep(seconds)  # stands in for a read that hangs: a network file system, a lock, a worker
+    """Stands in for a read that hangs: a network file system, a lock, a stuck worker."""
+    time.sleep(seconds)
 
 
 def _loader(hang: float):

@@ -331,6 +331,7 @@ class Watchdog:
         info = _diagnose.stall_info(
             subject, group, thread_id=track.thread_id, seconds=now - episode.since, limit=episode.limit,
             pace=track.pace() if self.settings.threshold is None else None, steps=track.steps,
+            resolution=self._interval(),
         )  # fmt: skip
         info["report"] = _diagnose.stall_report(info)
         self._emit("on_stall", subject, info, info["report"], episode.stream)

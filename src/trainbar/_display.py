@@ -19,6 +19,7 @@ from . import _clock, _env
 from ._state import DONE, INTERRUPTED
 from .renderers.ansi import terminal_line
 from .renderers.plain import log_line
+from .sinks import flush
 from .sinks.stream import LineWriter
 from .sinks.terminal import TerminalRegion
 
@@ -257,7 +258,7 @@ class Display:
             regions = [c for c in self._channels.values() if c.mode == _env.TTY]
             if not regions:
                 stream.write(text)
-                stream.flush()
+                flush(stream)
                 return
             if _env.is_terminal(stream):
                 from ._format import sanitize_message
@@ -267,7 +268,7 @@ class Display:
             self._guard(channel, channel.write_above, text, stream)
             if self._channels.get((id(channel.stream), channel.mode)) is not channel:
                 stream.write(text)  # the region just failed: the message still goes out
-                stream.flush()
+                flush(stream)
 
     # --- failure isolation -----------------------------------------------------------------
 

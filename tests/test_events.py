@@ -227,6 +227,17 @@ def test_stall_and_recover_hooks_write_events(manual, monkeypatch, tmp_path):
     assert "bar" not in events[3] and events[3]["stall"] == {"seconds": 30.0}
 
 
+def test_stall_info_that_is_not_a_dict_is_kept_as_the_report(manual, monkeypatch, tmp_path):
+    """A hook called with plain text still writes a stall event; the stream stays on."""
+    monkeypatch.setenv("TRAINBAR_JSONL", str(tmp_path / "run.jsonl"))
+    clock, display = manual
+    b = quiet_bar(total=10)
+    display._notify("on_stall", b, "stuck in the loader")
+    b.close()
+    events = read(tmp_path / "run.jsonl")
+    assert kinds(events) == ["open", "stall", "close"] and events[1]["stall"] == {"report": "stuck in the loader"}
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_failing_file_turns_the_stream_off_with_one_warning(manual, monkeypatch):
     """A file that cannot be written (a full disk): one warning naming it, and training goes on."""

@@ -385,3 +385,25 @@ def test_any_event_sequence_is_drawn_or_skipped_never_a_crash(tmp_path_factory, 
     clock.advance(100)
     watcher.step()
     watcher.close()
+
+
+def test_closed_output_ends_the_watch_quietly(tmp_path, clock):
+    """A pipe whose reader has gone (`| head`) ends the watch with status 0, not a traceback."""
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open")
+    assert run([writer.path], ClosedPipe(), clock=clock, sleep=clock.advance) == 0
+
+
+@pytest.mark.parametrize("argv", [["watch"], ["watch", "--stale-after", "0", "f"], ["watch", "--interval", "-1", "f"]])
+def test_command_line_rejects_bad_arguments(argv, capsys):
+    """No file, or a non-positive number of seconds: usage error, exit status 2."""
+    from trainbar.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2

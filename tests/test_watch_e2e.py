@@ -114,3 +114,15 @@ def test_watch_screen_is_the_runs_own_screen(tmp_path):
     assert own.returncode == 0 and watched.returncode == 0, watched
     assert len(own.lines) == 5 and own.lines[-1].startswith("eval: 100%|#"), own
     assert watched.lines == own.lines, (own, watched)
+
+
+def test_watch_into_a_pipe_closed_early_ends_quietly(tmp_path):
+    """`trainbar watch run.jsonl | head -1`: once the reader is gone, watch exits 0 without a traceback."""
+    path = tmp_path / "run.jsonl"
+    path.write_text('{"v": 1, "event": "open", "time": 1, "pid": 1, "bar": 1, "parent": null, "n": 0, "total": 9}\n')
+    command = [sys.executable, "-m", "trainbar", "watch", str(path)]
+    proc = subprocess.Popen(command, env=child_environment(TRAINBAR_LOG_INTERVAL="0.05"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b"it: 0% 0/9")
+    proc.stdout.close()
+    assert proc.wait(timeout=30) == 0
+    assert proc.stderr.read() == b""

@@ -95,13 +95,13 @@ class EventStream:
 
         self._sink.line(encode(event))
 
-    def _bar_event(self, kind: str, bar, now: float, **extra) -> dict:
+    def _bar_event(self, kind: str, bar, now: float, snap=None, **extra) -> dict:
         from .renderers.jsonl import bar_event
 
         parent = bar._parent
         return bar_event(
             kind,
-            bar._snapshot(now),
+            snap if snap is not None else bar._snapshot(now),
             time=self._wall_offset + now,
             identity=self.identity,
             bar=self._ids[bar],
@@ -118,8 +118,9 @@ class EventStream:
 
         bar_id = self._ids[bar] = next(self._next_id)
         self._live[bar_id] = [weakref.ref(bar), now + self.every]
-        options = display_options(bar._snapshot(now), leave=bar._leave, delay=bar._delay)
-        self._emit(self._bar_event("open", bar, now, interval=self.every, display=options))
+        snap = bar._snapshot(now)
+        options = display_options(snap, leave=bar._leave, delay=bar._delay)
+        self._emit(self._bar_event("open", bar, now, snap, interval=self.every, display=options))
 
     @_guarded
     def on_tick(self, now: float) -> None:
@@ -144,9 +145,9 @@ class EventStream:
 
         self._emit(write_event(text, time=self._wall_offset + _clock.now(), identity=self.identity))
 
-    # Called by the stall watchdog through display._notify("on_stall", bar, info): ``bar`` is the
-    # stalled bar (or None for the whole process), ``info`` a dict such as {"seconds": 73.0,
-    # "phase": "waiting for data", "report": "..."}; docs/events.md lists the fields.
+    # Called by the stall watchdog through display._notify("on_stall", bar, info), from any
+    # thread: ``bar`` is the stalled bar (or None for the whole process), ``info`` a dict such as
+    # {"seconds": 73.0, "phase": "waiting for data", "report": "..."}; docs/events.md has the fields.
 
     @_guarded
     def on_stall(self, bar, info) -> None:
@@ -159,11 +160,16 @@ class EventStream:
     def _stall_event(self, kind: str, bar, info) -> dict:
         from .renderers.jsonl import header, json_value
 
-        now = _clock.now()
-        if bar is not None and bar in self._ids:
-            return self._bar_event(kind, bar, now, stall=dict(info or {}))
+        if info is None:
+            info = {}
+        elif not isinstance(info, dict):
+            info = dict(info) if hasattr(info, "keys") else {"report": str(info)}
+        with self.display.lock:  # bars are read under the lock, whichever thread reports
+            now = _clock.now()
+            if bar is not None and bar in self._ids:
+                return self._bar_event(kind, bar, now, stall=info)
         event = header(kind, self._wall_offset + now, self.identity)
-        event["stall"] = json_value(dict(info or {}))
+        event["stall"] = json_value(info)
         return event
 
     # --- lifetime --------------------------------------------------------------------------

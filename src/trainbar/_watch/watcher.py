@@ -140,10 +140,10 @@ class Watcher:
         """Every file has had a top-level bar, and every top-level bar has closed."""
         return all(source.seen_top and not source.open_top() for source in self.sources)
 
-    def close(self) -> None:
+    def close(self, *, output_gone: bool = False) -> None:
         """Leave the output as a person would want it: the last frame kept, the cursor back."""
         now = self.now = self.clock()
-        if self.terminal:
+        if self.terminal and not output_gone:
             lines = self.channel._frame(now)
             if lines:
                 self.channel.sink.write_above("\n".join(lines) + "\n", lines=[])
@@ -300,6 +300,7 @@ def run(paths: list, out, *, exit_when_done: bool = False, stale_after: float = 
         poll: float = DEFAULT_POLL, clock=time.time, sleep=time.sleep) -> int:  # fmt: skip
     """Follow ``paths`` until every top-level bar closed (with ``exit_when_done``) or Ctrl-C."""
     watcher = Watcher(paths, out, clock=clock, stale_after=stale_after)
+    output_gone = False
     try:
         while True:
             watcher.step()
@@ -308,5 +309,17 @@ def run(paths: list, out, *, exit_when_done: bool = False, stale_after: float = 
             sleep(poll)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `trainbar watch run.jsonl | head`: the reader has all it wanted
+        output_gone = True
+        _silence(out)
+        return 0
     finally:
-        watcher.close()
+        watcher.close(output_gone=output_gone)
+
+
+def _silence(out) -> None:
+    # Python flushes stdout once more at exit; into a closed pipe that prints a traceback.
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

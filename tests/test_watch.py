@@ -407,3 +407,15 @@ def test_command_line_rejects_bad_arguments(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
+
+
+def test_live_events_are_timed_by_arrival_not_by_the_writers_clock(tmp_path, clock):
+    """A writer whose clock is an hour behind is neither stale nor an hour older once followed live."""
+    writer = Writer(tmp_path / "run.jsonl", FakeClock(START - 3600))
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock, stale_after=60)
+    watcher.step()
+    writer.bar("open", elapsed=0.0)
+    watcher.step()
+    clock.advance(30)
+    watcher.step()
+    assert frame(watcher)[0].startswith("train:   0%") and "[00:30<" in frame(watcher)[0]

@@ -49,6 +49,7 @@ class Source:
         self.processes: dict = {}  # pid -> _Process
         self.malformed = 0
         self.seen_top = False
+        self.caught_up = False  # read once: what it had then was history, what comes now is live
         self._sequence = itertools.count()
 
     @property
@@ -129,6 +130,7 @@ class Watcher:
                     self._apply(source, raw, now)
                 except Malformed:
                     source.malformed += 1
+            source.caught_up = True
         self.now = now
         self._show_due(now)
         self._mark_stale(now)
@@ -156,10 +158,13 @@ class Watcher:
     def _apply(self, source: Source, raw: bytes, now: float) -> None:
         event = parse(raw)
         kind = event["event"]
+        # When the event happened, on our clock. Live, that is when it arrived: a writer on another
+        # host may have a clock that is off. In a file's history it is the time written in it,
+        # but never later than now.
         written = event.get("time")
         anchor = now
-        if isinstance(written, (int, float)) and not isinstance(written, bool) and math.isfinite(written):
-            anchor = min(now, written)  # a writer's clock ahead of ours must not push bars into the future
+        if not source.caught_up and isinstance(written, (int, float)) and not isinstance(written, bool):
+            anchor = min(now, written) if math.isfinite(written) else now
         self.now = anchor
         pid = event.get("pid") if isinstance(event.get("pid"), (int, str)) else None
         process = source.process(pid)

@@ -44,17 +44,7 @@ def resolve_path(template: str, rank: int, pid: int) -> str:
 
 def progress_interval() -> float:
     """Seconds between ``progress`` events of a bar (``TRAINBAR_JSONL_INTERVAL``, default 5)."""
-    raw = os.environ.get("TRAINBAR_JSONL_INTERVAL")
-    if not raw:
-        return DEFAULT_INTERVAL
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
-        _env._warn_once(f"TRAINBAR_JSONL_INTERVAL={raw!r} is not a positive number of seconds; using 5")
-        return DEFAULT_INTERVAL
-    return value
+    return _env.seconds("TRAINBAR_JSONL_INTERVAL", DEFAULT_INTERVAL)
 
 
 def _guarded(method):

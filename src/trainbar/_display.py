@@ -150,6 +150,7 @@ class Display:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._listeners: list = []
+        self._outputs_started = False
 
     # --- listeners: other outputs that follow the bars (event files, rank publishing) -------
     # A listener may define any of on_open(bar, now), on_close(bar, now), on_tick(now),
@@ -182,6 +183,11 @@ class Display:
 
     def open(self, bar, stream, mode: str) -> None:
         with self.lock:
+            if not self._outputs_started:
+                self._outputs_started = True
+                from . import _events
+
+                _events.attach(self)  # TRAINBAR_JSONL is read once, when the first bar opens
             parent = self._innermost(threading.get_ident())
             bar._parent = parent
             bar._depth = parent._depth + 1 if parent is not None else 0

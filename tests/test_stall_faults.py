@@ -86,7 +86,7 @@ def test_item_that_blocks_in_the_main_process_is_reported_and_recovers(fast_watc
     seen, reports, text = run_blocked_loader(num_workers=0)
     assert seen == [0, 1, 2, 3, 4, 5]
     info = reports[-1]
-    assert info["phase"] == "data" and info["n"] == 3
+    assert info["phase"] == "waiting for data" and info["phase_code"] == "data" and info["n"] == 3
     assert "phase: waiting for data" in text
     assert "in __getitem__: self.release.wait(30)" in text
     assert "data loader (train): num_workers=0, so loading runs in the stuck thread" in text

@@ -567,3 +567,73 @@ if sys.platform.startswith("linux"):
         finally:
             _, waited = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(waited) == 3
+
+
+@pytest.fixture
+def reset_configure():
+    yield
+    _watchdog._configured_stall = _watchdog._UNSET
+    _watchdog._configured_on_stall = None
+
+
+def test_configure_stall_wins_over_the_environment(manual, monkeypatch, reset_configure):
+    """configure(stall=5) sets a fixed threshold at once, for a bar already open, over TRAINBAR_STALL."""
+    monkeypatch.setenv("TRAINBAR_STALL", "off")
+    clock, display = manual
+    out = io.StringIO()
+    b = trainbar.bar(total=10, desc="train", file=out)  # noqa: F841
+    trainbar.configure(stall=5)
+    clock.advance(5)
+    display.watchdog.check()
+    assert "(threshold 5s)" in out.getvalue()
+
+
+def test_configure_stall_off_and_back_to_the_environment(monkeypatch, reset_configure):
+    """configure(stall="off") disables detection; configure(stall=None) defers to TRAINBAR_STALL again."""
+    monkeypatch.setenv("TRAINBAR_STALL", "7")
+    trainbar.configure(stall="off")
+    assert not _watchdog.Settings.from_env().enabled
+    trainbar.configure(stall=None)
+    assert _watchdog.Settings.from_env().threshold == 7.0
+
+
+def test_configure_on_stall_hears_every_stall(manual, reset_configure):
+    """configure(on_stall=) is called for a stall of any bar of the process."""
+    clock, display = manual
+    calls = []
+    trainbar.configure(on_stall=calls.append)
+    b = trainbar.bar(total=100, desc="train", file=io.StringIO())
+    steady(clock, display, b, 10, 1.0)
+    clock.advance(31)
+    display.watchdog.check()
+    assert [info["desc"] for info in calls] == ["train"]
+
+
+def test_configure_refuses_bad_stall_settings(reset_configure):
+    """Bad stall settings raise at the call, naming the argument."""
+    with pytest.raises(ValueError, match="stall"):
+        trainbar.configure(stall=0)
+    with pytest.raises(TypeError, match="stall"):
+        trainbar.configure(stall="soon")
+    with pytest.raises(TypeError, match="on_stall"):
+        trainbar.configure(on_stall=3)
+
+
+def test_event_stream_records_the_real_stall_and_recovery(manual, monkeypatch, tmp_path):
+    """With TRAINBAR_JSONL, the watchdog's stall and recovery land in the file as strict JSON."""
+    monkeypatch.setenv("TRAINBAR_JSONL", str(tmp_path / "run.jsonl"))
+    clock, display = manual
+    b = trainbar.bar(total=100, desc="train", file=io.StringIO())
+    steady(clock, display, b, 10, 1.0)
+    clock.advance(31)
+    display.watchdog.check()
+    steady(clock, display, b, 1, 1.0)
+    b.close()
+    for stream in trainbar._events._streams(display):
+        stream.stop()
+    events = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()]
+    stall = next(e for e in events if e["event"] == "stall")
+    recover = next(e for e in events if e["event"] == "recover")
+    assert stall["desc"] == "train" and stall["stall"]["seconds"] == 31 and stall["stall"]["phase"] == "unknown"
+    assert stall["stall"]["report"].startswith('trainbar: stall in "train"')
+    assert recover["stall"]["seconds"] == 32 and recover["stall"]["stalled_at"] == 10

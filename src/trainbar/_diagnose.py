@@ -362,7 +362,8 @@ def stall_info(
         "steps": steps,
         "n": subject._n,
         "total": subject._total,
-        "phase": phase,
+        "phase": phase_label(phase) or "unknown",  # in words, as docs/events.md has it
+        "phase_code": phase,  # data, body, collective, sync, or None
         "thread": _thread_name(thread_id),
         "stack": thread_stack(thread_id),
         "loaders": found,
@@ -393,7 +394,7 @@ def stall_report(info: dict) -> str:
         f"trainbar: stall{desc} ({_who(info)}): no progress for {_format.seconds(info['seconds'])} "
         f"at {info['n']}{total} (threshold {_format.seconds(info['threshold'])}{pace})"
     )
-    phase = info["phase"]
+    phase = info["phase_code"]
     lines = [f"phase: {_PHASE_DETAIL.get(phase, phase_label(phase) or 'unknown (a loop counted by hand, or a fast loop)')}"]
     lines.append(f"stuck thread: {info['thread']}")
     lines += ["  " + line for line in _stack_lines(info["stack"])]
@@ -407,7 +408,8 @@ def recovery_info(subject, *, seconds: float, phase: str | None, stalled_at) -> 
     return {
         "desc": subject._desc if subject is not None else "",
         "seconds": seconds,
-        "phase": phase,
+        "phase": phase_label(phase) or "unknown",
+        "phase_code": phase,
         "stalled_at": stalled_at,
         "n": subject._n if subject is not None else None,
         "rank": rank(),
@@ -417,7 +419,7 @@ def recovery_info(subject, *, seconds: float, phase: str | None, stalled_at) -> 
 
 def recovery_report(info: dict) -> str:
     desc = f' "{info["desc"]}"' if info["desc"] else ""
-    where = phase_label(info["phase"])
+    where = phase_label(info["phase_code"])
     return f"trainbar:{desc} recovered after {_format.seconds(info['seconds'])}" + (f" (it was {where})" if where else "") + "\n"
 
 

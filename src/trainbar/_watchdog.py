@@ -42,6 +42,33 @@ LOCK_WAIT = 1.0  # the display may be wedged (a metric read stuck in a GPU sync)
 
 RUNNING = "running"
 
+_UNSET = object()
+_configured_stall = _UNSET  # trainbar.configure(stall=): wins over TRAINBAR_STALL
+_configured_on_stall = None  # trainbar.configure(on_stall=): hears of every stall in the process
+
+
+def configure(*, stall=_UNSET, on_stall=_UNSET) -> None:
+    """The stall settings of ``trainbar.configure``; they take effect at once."""
+    global _configured_stall, _configured_on_stall
+    if stall is not _UNSET:
+        if stall is not None and stall not in ("auto", "off"):
+            if isinstance(stall, bool) or not isinstance(stall, (int, float)):
+                raise TypeError(f"stall must be 'auto', 'off', a number of seconds or None, got {stall!r}")
+            if not 0 < stall < float("inf"):
+                raise ValueError(f"stall must be a positive number of seconds, got {stall!r}")
+        _configured_stall = _UNSET if stall is None else stall
+    if on_stall is not _UNSET:
+        if on_stall is not None and not callable(on_stall):
+            raise TypeError(f"on_stall must be a callable taking the stall report, got {type(on_stall).__name__}")
+        _configured_on_stall = on_stall
+    from . import _display
+
+    display = _display._current
+    if display is not None and display.watchdog is not None:
+        display.watchdog.settings = Settings.from_env()
+        if display.watchdog._open_bars():
+            display.watchdog.watch()
+
 
 class Settings:
     """What the watchdog judges by: read from the environment when a display first opens a bar."""
@@ -56,17 +83,21 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         raw = os.environ.get("TRAINBAR_STALL", "").strip().lower()
-        settings = cls(grace=_seconds_from_env("TRAINBAR_STALL_GRACE", GRACE))
-        if raw in ("", "auto"):
-            return settings
-        if raw in ("off", "0", "false", "no", "none"):
+        settings = cls(grace=_env.seconds("TRAINBAR_STALL_GRACE", GRACE))
+        if _configured_stall is not _UNSET:
+            settings.apply(_configured_stall)
+        elif raw in ("off", "0", "false", "no", "none"):
             settings.enabled = False
-            return settings
-        value = _positive(raw)
-        if value is None:
-            _env._warn_once(f"TRAINBAR_STALL={raw!r} is not a number of seconds, 'auto' or 'off'; using auto")
-        settings.threshold = value
+        elif raw not in ("", "auto"):
+            settings.threshold = _positive(raw)
+            if settings.threshold is None:
+                _env._warn_once(f"TRAINBAR_STALL={raw!r} is not a number of seconds, 'auto' or 'off'; using auto")
         return settings
+
+    def apply(self, stall) -> None:
+        """``"auto"``, ``"off"`` or a number of seconds, as ``trainbar.configure(stall=)`` takes."""
+        self.enabled = stall != "off"
+        self.threshold = None if stall in ("auto", "off") else float(stall)
 
     def dump_after(self, limit: float) -> float:
         """When the every-thread dump follows a stall reported at ``limit`` seconds."""
@@ -81,17 +112,6 @@ def _positive(raw: str) -> float | None:
     except ValueError:
         return None
     return value if value > 0 and value != float("inf") else None
-
-
-def _seconds_from_env(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    value = _positive(raw)
-    if value is None:
-        _env._warn_once(f"{name}={raw!r} is not a positive number of seconds; using {default:g}")
-        return default
-    return value
 
 
 def _median(values) -> float:
@@ -256,6 +276,10 @@ class Watchdog:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval()):
+            if not self.settings.enabled:  # turned off by configure(stall="off")
+                with self._lock:
+                    self._thread = None
+                    return
             try:
                 busy = self.check()
             except Exception as error:  # noqa: BLE001 - the watchdog must never reach training
@@ -383,6 +407,8 @@ class Watchdog:
         for bar in sorted(group, key=lambda b: b._lineage, reverse=True):
             if bar._on_stall is not None and bar._on_stall not in callbacks:
                 callbacks.append(bar._on_stall)
+        if _configured_on_stall is not None and _configured_on_stall not in callbacks:
+            callbacks.append(_configured_on_stall)
         for callback in callbacks:
             try:
                 callback(info)

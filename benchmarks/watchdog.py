@@ -1,6 +1,7 @@
 """What the stall watchdog costs: per item in a timed loop, per watchdog round, per report.
 
-    python benchmarks/watchdog.py
+    python benchmarks/watchdog.py            # a few seconds
+    python benchmarks/watchdog.py --quick    # smoke run (CI): tiny N, no figure is meaningful
     PYTHONPATH=/path/to/other/checkout/src python benchmarks/watchdog.py --items-only   # compare
 
 "items": trainbar's timed path alone (the one that stores the phase, used for steps slower than
@@ -66,9 +67,12 @@ def report(with_torch: bool) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items-only", action="store_true", help="only the per-item figure (to compare checkouts)")
+    parser.add_argument("--quick", action="store_true", help="tiny N, one repetition: a smoke test only")
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--reps", type=int, default=7)
     args = parser.parse_args()
+    if args.quick:
+        args.n, args.reps = 1000, 1
     print(f"items:  {per_item(args.n, args.reps) * 1e9:8.0f} ns per item on the timed path (for steps > 50 us)")
     if args.items_only:
         return

@@ -100,3 +100,23 @@ def test_error_inside_a_metric_shows_a_question_mark(manual):
     b.log(loss=broken)
     b.close()
     assert "loss=?" in stream.getvalue()
+
+
+def test_a_new_stream_is_not_mistaken_for_a_failed_one():
+    """Writes to a fresh stream go out even where a failed stream used to live in memory."""
+    import gc
+
+    class Broken(io.StringIO):
+        def write(self, text):
+            raise OSError("disk full")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(50):
+            broken = Broken()
+            trainbar.write("lost", file=broken)
+            del broken
+            gc.collect()
+            fresh = io.StringIO()
+            trainbar.write("message", file=fresh)
+            assert fresh.getvalue() == "message\n"

@@ -16,7 +16,7 @@ def write(*objects, sep: str = " ", end: str = "\n", file=None) -> None:
     """
     text = sep.join(str(o) for o in objects) + end
     stream = unwrap(sys.stdout if file is None else file)
-    if stream is None or id(stream) in _failed_streams:
+    if stream is None or _failed_streams.get(id(stream)) is stream:
         return
     try:
         _display.current().write(text, stream)
@@ -24,13 +24,14 @@ def write(*objects, sep: str = " ", end: str = "\n", file=None) -> None:
         _warn_stream_once(stream, error)
 
 
-_failed_streams: set = set()
+# id -> the stream itself: holding it keeps its id from being reused by a new, working stream.
+_failed_streams: dict = {}
 
 
 def _warn_stream_once(stream, error: Exception) -> None:
-    if id(stream) in _failed_streams:
+    if _failed_streams.get(id(stream)) is stream:
         return
-    _failed_streams.add(id(stream))
+    _failed_streams[id(stream)] = stream
     from ._env import warn
 
     warn(f"trainbar.write: could not write ({type(error).__name__}: {error}); further messages there are dropped")

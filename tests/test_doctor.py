@@ -222,3 +222,16 @@ def test_without_torch_the_error_names_the_extra():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode != 0
     assert "pip install 'trainbar[torch]'" in result.stderr
+
+
+def test_loss_not_scalar():
+    """A loss left unreduced is `loss-not-scalar`, with its shape."""
+    report = doctor.check(**{**setup(), "loss_fn": lambda output, target: (output - target) ** 2})
+    assert report.codes == ["loss-not-scalar"] and "(4, 1)" in report["loss-not-scalar"].message
+
+
+def test_step_error_names_the_exception():
+    """Any other failure in the step is `step-error`, with the exception."""
+    report = doctor.check(**{**setup(), "loss_fn": lambda output, target: output @ torch.ones(3, 3)})
+    assert report.codes == ["step-error"]
+    assert report["step-error"].message.startswith("the training step raised RuntimeError: mat1 and mat2 shapes")

@@ -637,3 +637,19 @@ def test_event_stream_records_the_real_stall_and_recovery(manual, monkeypatch, t
     assert stall["desc"] == "train" and stall["stall"]["seconds"] == 31 and stall["stall"]["phase"] == "unknown"
     assert stall["stall"]["report"].startswith('trainbar: stall in "train"')
     assert recover["stall"]["seconds"] == 32 and recover["stall"]["stalled_at"] == 10
+
+
+def test_elapsed_time_keeps_moving_while_a_step_runs(manual):
+    """Redraws during one long step show the elapsed time growing, with no update() call."""
+    from conftest import FakeTerminal
+
+    clock, display = manual
+    term = FakeTerminal()
+    b = trainbar.bar(total=10, desc="train", file=term)
+    b.update()
+    frames = []
+    for _ in range(3):
+        clock.advance(30)
+        display.tick()
+        frames.append(term.getvalue().rsplit("train:", 1)[1])
+    assert ["[00:30<" in frames[0], "[01:00<" in frames[1], "[01:30<" in frames[2]] == [True] * 3

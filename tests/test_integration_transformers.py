@@ -5,7 +5,7 @@ import os
 import re
 
 import pytest
-from frameworks import TERMINAL_CONTROL, need, run_logged, script_environment, write_script
+from frameworks import TERMINAL_CONTROL, need, python, run_logged, script_environment, write_script
 from ptyrun import child_environment, run_in_pty
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -149,7 +149,7 @@ TORCHRUN_SCRIPT = """
 def test_torchrun_with_two_processes_shows_one_bar_in_a_plain_log(tmp_path):
     """torchrun --nproc_per_node=2: one train bar and one set of log lines, as plain text."""
     script = write_script(tmp_path / "hf_train.py", TORCHRUN_SCRIPT)
-    command = ["torchrun", "--standalone", "--nproc_per_node=2", str(script)]
+    command = [python(), "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script)]
     log = run_logged(command, tmp_path / "job.log", env=script_environment(), timeout=300, cwd=tmp_path)
     text = log.decode()
     assert "rank 0 finished" in text and "rank 1 finished" in text

@@ -35,6 +35,7 @@ def script_environment(**extra: str) -> dict:
     """The environment of a job whose output goes to a log file: no trainbar or CI overrides."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINBAR_")}
     env.update(PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", KERAS_BACKEND="torch")
+    env.setdefault("OMP_NUM_THREADS", "1")  # several processes on a small machine: no oversubscription
     env.update(extra)
     return env
 

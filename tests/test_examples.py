@@ -11,6 +11,13 @@ from frameworks import need
 os.environ.setdefault("KERAS_BACKEND", "torch")  # the examples' own default
 
 EXAMPLES = sorted((pathlib.Path(__file__).parent.parent / "docs" / "examples").glob("*.py"))
+INTEGRATIONS = ("trainbar.keras", "trainbar.lightning", "trainbar.transformers")
+
+
+def marked(path: pathlib.Path):
+    """Examples that import a framework integration are slow to check: marked as such."""
+    slow = any(name in path.read_text() for name in INTEGRATIONS)
+    return pytest.param(path, id=path.name, marks=[pytest.mark.frameworks] if slow else [])
 
 
 def trainbar_imports(tree: ast.AST) -> list:
@@ -29,7 +36,7 @@ def test_there_is_an_example_for_each_seed_and_integration():
     assert len(EXAMPLES) >= 7
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [marked(path) for path in EXAMPLES])
 def test_example_compiles_and_its_trainbar_names_exist(path):
     """The example parses, and what it takes from trainbar is really there."""
     tree = ast.parse(path.read_text(), filename=str(path))

@@ -74,6 +74,13 @@ def test_it_takes_the_place_of_the_printer_when_tqdm_is_disabled(tmp_path):
     assert "PrinterCallback" not in names(trainer)
 
 
+def test_called_from_outside_a_trainer_it_says_what_to_do(tmp_path):
+    """on_init_end with no Trainer up the stack warns, naming remove_callback."""
+    trainer = make_trainer(tmp_path)
+    with pytest.warns(RuntimeWarning, match=r"trainer.remove_callback\(ProgressCallback\)"):
+        TrainbarCallback().on_init_end(trainer.args, trainer.state, trainer.control)
+
+
 def test_added_after_construction_it_takes_over_when_training_begins(tmp_path, manual):
     """trainer.add_callback() after __init__: ProgressCallback is gone once train() starts."""
     trainer = make_trainer(tmp_path, max_steps=2)

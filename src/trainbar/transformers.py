@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 
-from . import _format
+from . import _env, _format
 from ._integration import TRANSIENT_DELAY, Bars, advance, guarded, require
 from ._output import write
 
@@ -24,7 +24,7 @@ __all__ = ["TrainbarCallback"]
 
 # Throughput and timing entries are worth a line in the log, not space on the bar.
 _LINE_ONLY_SUFFIXES = ("_runtime", "_per_second", "total_flos", "_preparation_time")
-_FRAME_DEPTH = 8  # how far up the stack the Trainer's callback handler may be
+_FRAME_DEPTH = 8  # how far up the stack from a hook the Trainer's own frames may be
 
 
 class TrainbarCallback(_callbacks.TrainerCallback):
@@ -42,17 +42,22 @@ class TrainbarCallback(_callbacks.TrainerCallback):
 
     @guarded
     def on_init_end(self, args, state, control, **kwargs) -> None:
-        self._take_over()
+        if not self._take_over():
+            _env.warn(
+                "trainbar: TrainbarCallback could not find the Trainer's callback list; "
+                "call trainer.remove_callback(ProgressCallback) yourself, or two bars will show"
+            )
 
-    def _take_over(self) -> None:
+    def _take_over(self) -> bool:
         # The hooks are not handed the Trainer, but they are called from its CallbackHandler,
         # which holds the callback list to take the tqdm bar (or the dict printer) out of.
         handler = _calling_handler(self)
         if handler is None:
-            return
+            return False
         for callback in list(handler.callbacks):
             if _is_progress_display(callback):
                 handler.remove_callback(callback)
+        return True
 
     # --- training ----------------------------------------------------------------------------
 
@@ -141,7 +146,7 @@ def _is_progress_display(callback) -> bool:
 def _loop_name() -> str:
     """``evaluate`` or ``predict``: the Trainer's evaluation loop says which in its ``description``."""
     frame = sys._getframe(1)
-    for _ in range(_FRAME_DEPTH + 4):
+    for _ in range(_FRAME_DEPTH):
         if frame is None:
             break
         if frame.f_code.co_name == "evaluation_loop":

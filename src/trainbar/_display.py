@@ -19,6 +19,7 @@ from . import _clock, _env
 from ._state import DONE, INTERRUPTED
 from .renderers.ansi import terminal_line
 from .renderers.plain import log_line
+from .sinks import flush
 from .sinks.stream import LineWriter
 from .sinks.terminal import TerminalRegion
 
@@ -155,6 +156,7 @@ class Display:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._listeners: list = []
+        self._outputs_started = False
 
     # --- listeners: other outputs that follow the bars (event files, rank publishing) -------
     # A listener may define any of on_open(bar, now), on_close(bar, now), on_tick(now),
@@ -187,6 +189,11 @@ class Display:
 
     def open(self, bar, stream, mode: str) -> None:
         with self.lock:
+            if not self._outputs_started:
+                self._outputs_started = True
+                from . import _events
+
+                _events.attach(self)  # TRAINBAR_JSONL is read once, when the first bar opens
             parent = self._innermost(threading.get_ident())
             bar._parent = parent
             bar._depth = parent._depth + 1 if parent is not None else 0
@@ -263,7 +270,7 @@ class Display:
             regions = [c for c in self._channels.values() if c.mode == _env.TTY]
             if not regions:
                 stream.write(text)
-                stream.flush()
+                flush(stream)
                 return
             if _env.is_terminal(stream):
                 from ._format import sanitize_message
@@ -273,7 +280,7 @@ class Display:
             self._guard(channel, channel.write_above, text, stream)
             if self._channels.get((id(channel.stream), channel.mode)) is not channel:
                 stream.write(text)  # the region just failed: the message still goes out
-                stream.flush()
+                flush(stream)
 
     # --- failure isolation -----------------------------------------------------------------
 

@@ -24,6 +24,7 @@ import weakref
 from . import _clock, _display, _env, _history
 from ._display import _Channel, _visible
 from .renderers import html as html_renderer
+from .sinks import flush
 
 INTERVAL = 0.25  # the ticker's cadence here: about 4 redraws a second per frame
 MIN_GAP = INTERVAL * 0.9  # between two redraws of a frame; ticks arrive with some jitter
@@ -205,7 +206,7 @@ class NotebookChannel(_Channel):
 
     def write_above(self, text: str, stream) -> None:
         stream.write(text)  # cell output goes below the frames on its own
-        stream.flush()
+        flush(stream)
 
     def release(self) -> None:
         if self.frames and self.sink is not None:

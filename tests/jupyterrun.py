@@ -116,7 +116,8 @@ class Kernel:
 
         self.manager, self.client = start_new_kernel(kernel_name="python3", startup_timeout=120, env=env)
 
-    def run(self, code: str, timeout: float = 180.0) -> Run:
+    def run(self, code: str, timeout: float = 180.0, on_message=None) -> Run:
+        """Execute ``code``; ``on_message(message)`` is called as each one arrives."""
         started = time.monotonic()
         msg_id = self.client.execute(code)
         messages = []
@@ -131,6 +132,8 @@ class Kernel:
                 continue
             if msg["msg_type"] != "execute_input":
                 messages.append(Message(time.monotonic(), msg["msg_type"], msg["content"]))
+                if on_message is not None:
+                    on_message(messages[-1])
 
     def close(self) -> None:
         self.client.stop_channels()

@@ -112,6 +112,28 @@ def test_the_inner_bar_and_its_loss_were_drawn_live(nested):
     assert any('class="trainbar-spark"' in html and "loss=" in html for html in with_inner)
 
 
+def test_the_stop_button_leaves_the_bar_red_where_it_stopped(kernel):
+    """Interrupting the kernel mid-loop (JupyterLab's stop button) draws the bar interrupted, at once."""
+    interrupted = []
+
+    def interrupt_once_drawn(message):
+        if message.type == "update_display_data" and not interrupted:
+            interrupted.append(True)
+            kernel.manager.interrupt_kernel()
+
+    run = kernel.run(
+        "import time, trainbar as tb\nfor i in tb.bar(range(1000), desc='stopped'):\n    time.sleep(0.01)\n",
+        on_message=interrupt_once_drawn,
+    )
+    assert interrupted and run.count("error") == 1
+    assert run.of("error")[0].content["ename"] == "KeyboardInterrupt"
+    (bundle,) = run.displays()
+    assert rows(bundle["text/html"]) == [("interrupted", "stopped")]
+    assert "interrupted" in bundle["text/plain"] and "/1000" in bundle["text/plain"]
+    last_display = max(i for i, m in enumerate(run.messages) if m.type in DISPLAYS)
+    assert last_display < run.messages.index(run.of("error")[0])  # drawn before the traceback
+
+
 def test_no_widgets_are_ever_used(million, nested):
     """No comm messages and no widget MIME type, whether or not ipywidgets is installed."""
     for run in (million, nested):

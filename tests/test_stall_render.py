@@ -70,3 +70,14 @@ def test_waiting_line_always_fits(width):
 def test_stall_durations_read_at_a_glance(seconds, text):
     """Stall durations: tenths under ten seconds, then s, m and h."""
     assert _format.seconds(seconds) == text
+
+
+def test_notebook_row_says_waiting_and_stalled():
+    """In a notebook the row says `waiting for first batch`, and a stall in amber, in both MIME types."""
+    from trainbar.renderers.html import STALLED_COLOUR, bundle
+
+    waiting = bundle([(snap(), {})])
+    assert "waiting for first batch [01:05]" in waiting["text/html"]
+    assert waiting["text/plain"] == "train: waiting for first batch [01:05]"
+    stalled = bundle([(snap(n=450, waiting=False, stalled=47.0), {})])["text/html"]
+    assert f'color:{STALLED_COLOUR};font-weight:bold">stalled 47s waiting for data</span>' in stalled

@@ -156,6 +156,7 @@ class Display:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()  # cuts the ticker's sleep short (see _start_ticker)
+        self._sleeping = 0.0  # the interval the ticker is sleeping now
         self._listeners: list = []
         self.watchdog: _watchdog.Watchdog | None = None  # stall detection, from the first bar on
         self._outputs_started = False
@@ -325,9 +326,9 @@ class Display:
         if not self.threaded:
             return
         if self._thread is not None and self._thread.is_alive():
-            if wake:
-                # A ticker started for a listener sleeps the idle interval: a new channel must
-                # not wait that long for its first frame.
+            if wake and self._interval() < self._sleeping:
+                # A ticker started for a listener sleeps the idle interval: a new terminal
+                # channel must not wait that long for its first frame.
                 self._wake.set()
             return
         self._stop.clear()
@@ -337,7 +338,8 @@ class Display:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(self._interval())
+            self._sleeping = self._interval()
+            self._wake.wait(self._sleeping)
             self._wake.clear()
             if self._stop.is_set():
                 return

@@ -38,6 +38,9 @@ DUMP_FACTOR = 5.0
 # 10-minute collective timeout, so the automatic dump threshold is capped at half of that.
 DUMP_CAP = 300.0
 INTERVAL = 1.0
+# Rounds with no open bar before the thread leaves: a loop that opens a bar per batch or per
+# epoch has short gaps between bars, and must not start a new thread after each one.
+IDLE_ROUNDS = 5
 LOCK_WAIT = 1.0  # the display may be wedged (a metric read stuck in a GPU sync): don't wait on it
 
 RUNNING = "running"
@@ -275,6 +278,7 @@ class Watchdog:
         return min(INTERVAL, fixed / 4) if fixed is not None else INTERVAL
 
     def _run(self) -> None:
+        idle = 0
         while not self._stop.wait(self._interval()):
             if not self.settings.enabled:  # turned off by configure(stall="off")
                 with self._lock:
@@ -286,7 +290,8 @@ class Watchdog:
                 self.settings.enabled = False
                 _env.warn(f"trainbar: the stall watchdog failed ({type(error).__name__}: {error}); it is off, training goes on")
                 return
-            if not busy:
+            idle = 0 if busy else idle + 1
+            if idle >= IDLE_ROUNDS:
                 with self._lock:
                     if not self._open_bars():
                         self._thread = None  # idle: the next bar starts a new thread

@@ -115,8 +115,9 @@ def test_a_hiccup_is_left_out_of_the_rate_and_spread_over_the_eta():
     for _ in range(49):
         run.step(0.5)
     assert run.rate == pytest.approx(2.0)
-    overhead_per_item = 19.5 / 99  # the hiccup's extra time over the progress since the first step
-    assert run.eta == pytest.approx(100 * (0.5 + overhead_per_item))
+    # 19.5 s of extra time, 50 items after the first step: until 50 more items have passed
+    # without another, it is expected again, as a periodic evaluation would be.
+    assert run.eta == pytest.approx(100 * (0.5 + 19.5 / 50))
 
 
 def test_paused_time_is_left_out_of_the_rate():
@@ -138,6 +139,18 @@ def test_periodic_pauses_are_expected_at_their_average_cost():
         if i % 10 == 9:
             run.paused(5.0)
     assert run.eta == pytest.approx(99 * (0.5 + 50.0 / 100))
+
+
+def test_a_pause_that_does_not_come_back_fades_from_the_eta():
+    """One 10 s pause after 10 steps: 500 steps later it weighs 10 s over 490 items, not 10."""
+    run = Run(total=1000)
+    run.step(1.0)  # the first step, left out
+    for _ in range(10):
+        run.step(1.0)
+    run.paused(10.0)
+    for _ in range(490):
+        run.step(1.0)
+    assert run.eta == pytest.approx(499 * (1.0 + 10.0 / (500 - 10)))
 
 
 def test_the_eta_stands_still_in_a_first_pause_and_counts_down_in_later_ones():

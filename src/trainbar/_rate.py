@@ -15,9 +15,11 @@ estimation. Each time progress has moved, the stretch since the previous move be
 * when the recent intervals are consistently faster or slower than the window (a robust test
   in log space against the window's own spread), the speed has changed: the window restarts
   there, so the estimate follows a real change within a few steps;
-* the ETA is the items left times (seconds per item + overhead per item), where the overhead
-  is the paused and hiccup time so far spread over the progress so far: periodic evaluation
-  is counted in, at its average cost, without ever spiking the estimate;
+* the ETA is the items left times (seconds per item + overhead per item). The overhead is the
+  paused and hiccup time so far, spread over the progress up to the latest of those events,
+  or over the progress so far less one average gap between events once that is larger: a
+  periodic evaluation is expected again at its average cost and spacing, without ever
+  spiking the estimate, and a pause that does not come back fades out of the ETA;
 * time already spent on the current step (or pause) counts down from the ETA, up to what the
   step (or a pause) usually takes, so the ETA moves between updates.
 
@@ -73,6 +75,8 @@ class RateEstimator:
         self._per_item: float | None = None  # seconds per item over the window
         self._median: float | None = None
         self._overhead = 0.0  # paused and hiccup seconds so far
+        self._events = 0  # pauses and hiccups so far
+        self._last_event = start_n  # progress at the latest of them
         self._paused = 0.0  # seconds spent in finished pauses
         self._pause_since: float | None = None
         self._pause_depth = 0
@@ -101,6 +105,8 @@ class RateEstimator:
                 self._paused += took
                 self._overhead += took
                 self._pauses += 1
+                self._events += 1
+                self._last_event = self._last_p
                 self._pause_since = None
 
     @property
@@ -173,6 +179,8 @@ class RateEstimator:
         ):
             interval.excess = interval.seconds - median * interval.items
             self._overhead += interval.excess
+            self._events += 1
+            self._last_event = self._last_p
         window.append(interval)
         while len(window) > MIN_INTERVALS and interval.end - window[0].end > WINDOW_SECONDS:
             window.pop(0)
@@ -206,6 +214,7 @@ class RateEstimator:
                 del window[:-span]
                 for kept in window:  # what looked like hiccups was the new speed
                     self._overhead -= kept.excess
+                    self._events -= 1 if kept.excess else 0
                     kept.excess = 0.0
                 return
 
@@ -219,6 +228,15 @@ class RateEstimator:
             self._median = None
 
     # --- estimates -----------------------------------------------------------------------------
+
+    def _overhead_per_item(self, p: float) -> float:
+        if not self._overhead:
+            return 0.0
+        first_p = self._first[1]  # type: ignore[index]
+        until_last = self._last_event - first_p
+        gap = until_last / self._events if self._events else 0.0
+        spread = max(until_last, p - first_p - gap)
+        return self._overhead / spread if spread > 0 else 0.0
 
     def rate(self, t: float, p: float) -> float | None:
         """Items per second while running (pauses and hiccups left out), or None before there
@@ -243,10 +261,7 @@ class RateEstimator:
             per_item = self._per_item
             if per_item is None:
                 return None
-            first_running, first_p = self._first  # type: ignore[misc]
-            done = p - first_p
-            overhead = self._overhead / done if done > 0 else 0.0
-            left = (total - p) * (per_item + overhead)
+            left = (total - p) * (per_item + self._overhead_per_item(p))
             # Time already spent on the step in progress, up to what a step usually takes.
             running = self._running(t)
             left -= min(running - self._moved[0], per_item * min(total - p, 1.0))  # type: ignore[index]

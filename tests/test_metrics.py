@@ -1,6 +1,8 @@
 """Metrics: what may be logged, when it is read, and how it is shown."""
 
 import io
+import sys
+import weakref
 
 import pytest
 
@@ -176,45 +178,95 @@ class FakeRead:
 def fake_device(monkeypatch):
     FakeRead.made = []
     monkeypatch.setattr(_metrics, "DeviceRead", FakeRead)
+    monkeypatch.setattr(_metrics, "_service_wanted", False)
+    monkeypatch.setattr(_metrics, "_waiting", weakref.WeakSet())
+    monkeypatch.setitem(sys.modules, "torch", FakeTorch)  # service() asks about graph capture
     return FakeRead.made
+
+
+class FakeTorch:
+    """Just enough of torch for service(): no graph capture is ever underway."""
+
+    class cuda:  # noqa: N801
+        @staticmethod
+        def is_current_stream_capturing() -> bool:
+            return False
+
+    class Tensor:  # nothing logged in these tests is a real tensor
+        pass
+
+
+def device_value(value: float) -> OnDevice:
+    return OnDevice(FakeTensor(value), None)
+
+
+def test_frames_never_touch_the_device(fake_device):
+    """Drawing only asks: the copy is started by the training thread's next log call."""
+    b = trainbar.bar(total=3, file=io.StringIO())
+    b.log(loss=device_value(1.0))
+    for _ in range(3):
+        assert texts(b) == {"loss": _metrics.PENDING}
+    assert fake_device == []
+    b.log(step=1)
+    assert len(fake_device) == 1
 
 
 def test_device_value_is_shown_once_its_copy_is_done(fake_device):
     """Until the copy's event completes the frame shows the previous value (first: a pending mark)."""
     b = trainbar.bar(total=3, file=io.StringIO())
-    b.log(loss=OnDevice(FakeTensor(1.0), None))
-    assert texts(b) == {"loss": _metrics.PENDING}
+    b.log(loss=device_value(1.0))
+    texts(b)
+    b.log(step=1)  # the training thread starts the copy
+    assert texts(b)["loss"] == _metrics.PENDING
     fake_device[0].finished = True
-    assert texts(b) == {"loss": "1.000"}
+    b.log(step=2)  # ... and lands it once the event says it is done
+    assert texts(b)["loss"] == "1.000"
+
+
+def test_a_copy_lands_at_the_first_log_call_after_it_is_done(fake_device):
+    """While a copy is out, every log call polls it: the very next frame shows the value."""
+    b = trainbar.bar(total=3, file=io.StringIO())
+    b.log(loss=device_value(1.0))
+    texts(b)  # the only frame before the value is shown
+    b.log(step=1)  # starts the copy
+    b.log(step=2)  # polls: not done yet
+    fake_device[0].finished = True
+    b.log(step=3)  # polls: done, lands
+    assert texts(b)["loss"] == "1.000"
 
 
 def test_one_device_copy_in_flight_per_metric(fake_device):
     """Values logged while a copy is in flight wait for it: no copy is ever overwritten."""
     b = trainbar.bar(total=3, file=io.StringIO())
-    b.log(loss=OnDevice(FakeTensor(1.0), None))
+    b.log(loss=device_value(1.0))
     texts(b)
-    b.log(loss=OnDevice(FakeTensor(2.0), None))
+    b.log(loss=device_value(2.0))
     texts(b)
-    assert len(fake_device) == 1
+    b.log(loss=device_value(3.0))
+    assert len(fake_device) == 1 and fake_device[0].tensor.value == 2.0  # the latest when asked
     fake_device[0].finished = True
-    assert texts(b) == {"loss": "1.000"}  # the landed value, while the newer one is copied
-    assert len(fake_device) == 2
+    texts(b)
+    b.log(step=1)  # lands 2.0 and starts copying the latest value, 3.0
+    assert texts(b) == {"loss": "2.000", "step": "1"}
+    assert len(fake_device) == 2 and fake_device[1].tensor.value == 3.0
     fake_device[1].finished = True
-    assert texts(b) == {"loss": "2.000"}
+    b.log(step=2)
+    assert texts(b)["loss"] == "3.000"
 
 
 def test_an_unchanged_device_value_is_copied_once(fake_device):
     """The same tensor, unchanged, is not copied again at every frame; changed in place, it is."""
     b = trainbar.bar(total=3, file=io.StringIO())
-    tensor = FakeTensor(1.0)
-    logged = OnDevice(tensor, None)
+    logged = device_value(1.0)
     b.log(loss=logged)
-    for _ in range(5):
+    for step in range(5):
         texts(b)
+        b.log(step=step)
         fake_device[-1].finished = True
     assert len(fake_device) == 1
-    tensor._version += 1
+    logged.tensor._version += 1
     texts(b)
+    b.log(step=5)
     assert len(fake_device) == 2
 
 
@@ -222,12 +274,25 @@ def test_the_closing_line_waits_for_the_last_device_value(fake_device):
     """At close the last logged value is read to the end: the final line is exact."""
     stream = io.StringIO()
     b = trainbar.bar(total=3, file=stream)
-    b.log(loss=OnDevice(FakeTensor(1.0), None))
+    b.log(loss=device_value(1.0))
     texts(b)
-    b.log(loss=OnDevice(FakeTensor(0.5), None))
+    b.log(loss=device_value(0.5))
     b.close()
     assert all(read.waited for read in fake_device)
     assert stream.getvalue().splitlines()[-1].endswith("loss=0.5000 done")
+
+
+def test_nothing_is_copied_while_a_graph_is_being_captured(fake_device, monkeypatch):
+    """A log call inside a CUDA graph capture leaves the copies for the next call outside it."""
+    b = trainbar.bar(total=3, file=io.StringIO())
+    b.log(loss=device_value(1.0))
+    texts(b)
+    monkeypatch.setattr(FakeTorch.cuda, "is_current_stream_capturing", staticmethod(lambda: True))
+    b.log(step=1)
+    assert fake_device == []
+    monkeypatch.setattr(FakeTorch.cuda, "is_current_stream_capturing", staticmethod(lambda: False))
+    b.log(step=2)
+    assert len(fake_device) == 1
 
 
 # --- history and the sparkline ------------------------------------------------------------

@@ -5,6 +5,8 @@ tqdm with ``.item()``, trainbar with tensors) is ``benchmarks/metrics_sync.py``.
 """
 
 import io
+import threading
+import time
 
 import pytest
 
@@ -52,7 +54,8 @@ def test_the_host_buffer_is_pinned(manual):
     """The copy's destination is pinned memory (a pageable one would copy synchronously)."""
     b = trainbar.bar(total=10, file=io.StringIO())
     b.log(loss=torch.tensor(0.5, device="cuda"))
-    _metrics.render(b)
+    _metrics.render(b)  # the frame asks for a copy...
+    b.log(step=1)  # ...which the training thread's next log call starts
     assert b._readout.slots["loss"].buffer.is_pinned()
 
 
@@ -62,7 +65,10 @@ def test_a_value_is_shown_once_the_device_has_caught_up(manual):
     loss = torch.tensor(0.123456, device="cuda")
     b.log(loss=loss)
     _metrics.render(b)
+    b.log(step=1)  # starts the copy
     torch.cuda.synchronize()
+    _metrics.render(b)
+    b.log(step=2)  # lands it
     assert dict(_metrics.render(b))["loss"] == "0.1235"
 
 
@@ -87,9 +93,29 @@ def test_a_value_made_on_a_side_stream_is_copied_on_that_stream(manual):
         big = torch.randn(2048, 2048, device="cuda")
         value = (big @ big).abs().mean() * 0 + 7.0
         b.log(loss=value)
-        assert b._metrics["loss"].stream == side
+        assert _metrics.as_stream(torch, b._metrics["loss"].stream, value) == side
     b.close()
     assert _metrics.render(b, final=True) == (("loss", "7.000"),)
+
+
+def test_the_display_thread_makes_no_cuda_call(monkeypatch):
+    """Frames only ask; every CUDA call of the readout happens in the training thread's log."""
+    made_on = []
+    real = _metrics.DeviceRead
+
+    def spy(*args, **kwargs):
+        made_on.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_metrics, "DeviceRead", spy)
+    term = FakeTerminal()
+    b = trainbar.bar(total=100, file=term)  # a real display thread this time
+    x = torch.randn(64, 64, device="cuda")
+    for _ in range(100):
+        b.update(1, loss=(x @ x).mean())
+        time.sleep(0.01)  # real time: the display thread draws about ten frames
+    b.close()
+    assert made_on and set(made_on) == {threading.main_thread().name}
 
 
 def test_cuda_tensors_with_gradients_are_detached(manual):

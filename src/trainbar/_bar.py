@@ -100,7 +100,7 @@ class Bar:
         self._iterable = iterable
         self._n = self._initial
         self._metrics: dict = {}
-        self._readout = _metrics.Readout()
+        self._readout = _metrics.Readout(self)
         self._phase: str | None = None  # the name of the pause in progress
         self._start = _clock.now()
         self._end: float | None = None

@@ -121,12 +121,13 @@ def test_a_hiccup_is_left_out_of_the_rate_and_spread_over_the_eta():
 
 
 def test_paused_time_is_left_out_of_the_rate():
-    """Pauses do not slow the rate: it is the speed while running."""
+    """Pauses do not slow the rate: it is the speed while running (1 s pauses every other
+    0.5 s step are too short and too frequent to pass for hiccups: only pause() leaves them out)."""
     run = Run(total=100)
     for i in range(40):
         run.step(0.5)
-        if i % 10 == 9:
-            run.paused(5.0)
+        if i % 2 == 1:
+            run.paused(1.0)
     assert run.rate == pytest.approx(2.0)
 
 
@@ -293,3 +294,26 @@ def test_pause_phase_must_be_text():
     b = trainbar.bar(total=3, file=io.StringIO())
     with pytest.raises(TypeError, match="phase"):
         b.pause(3)
+
+
+def test_reading_a_coarser_progress_does_not_reset_the_estimate():
+    """A reader passing the whole count (3) after the display saw 3.5 leaves the speed alone."""
+    run = Run(total=10)
+    for _ in range(8):
+        run.step(1.0, items=0.5)
+    assert run.est.rate(run.t, 3) == pytest.approx(0.5)
+    assert run.rate == pytest.approx(0.5)
+
+
+def test_tqdm_format_dict_of_an_epoch_bar_keeps_its_rate(manual):
+    """tqdm's format_dict on an outer bar does not throw away the estimate made from its child."""
+    clock, display = manual
+    outer = trainbar.tqdm(total=4, file=io.StringIO())
+    inner = trainbar.bar(total=10, file=io.StringIO())
+    for _ in range(6):
+        clock.advance(1.0)
+        inner.update(1)
+        display.tick()
+    assert outer.format_dict["rate"] == pytest.approx(0.1)
+    display.tick()
+    assert outer.eta is not None

@@ -229,6 +229,12 @@ class RateEstimator:
 
     # --- estimates -----------------------------------------------------------------------------
 
+    def _sample(self, t: float, p: float) -> None:
+        # A reader may pass a coarser progress than the display saw (the whole count, without the
+        # child bar's share): only the display's observe() may take the estimate back to zero.
+        if p >= self._last_p:
+            self._observe(t, p)
+
     def _overhead_per_item(self, p: float) -> float:
         if not self._overhead:
             return 0.0
@@ -242,7 +248,7 @@ class RateEstimator:
         """Items per second while running (pauses and hiccups left out), or None before there
         is anything to go on."""
         with self._lock:
-            self._observe(t, p)
+            self._sample(t, p)
             per_item = self._per_item
             if per_item is None and self._first is not None:
                 # Only the first step has finished: its speed is all there is.
@@ -255,7 +261,7 @@ class RateEstimator:
         if total is None:
             return None
         with self._lock:
-            self._observe(t, p)
+            self._sample(t, p)
             if p >= total:
                 return 0.0
             per_item = self._per_item

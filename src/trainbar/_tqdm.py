@@ -257,7 +257,7 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         return {
             "n": self._n, "total": self._total, "elapsed": self.elapsed, "ncols": self._ncols,
             "nrows": self.nrows, "prefix": self._desc, "ascii": self._ascii, "unit": self._unit,
-            "unit_scale": unit_scale, "rate": self._estimator.rate(now, self._n),
+            "unit_scale": unit_scale, "rate": self._estimator.rate(now, self._estimator.known_progress(self._n)),
             "bar_format": self._bar_format, "postfix": None if _blank(postfix) else postfix,
             "unit_divisor": self._unit_divisor, "initial": self._initial, "colour": self._colour,
         }  # fmt: skip

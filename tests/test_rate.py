@@ -255,9 +255,13 @@ def test_pause_shows_its_phase_and_pauses_the_outer_bar(manual):
     with inner.pause("eval"):
         assert inner.phase == "eval" and outer.phase == "eval"
         assert outer._estimator.paused
+        clock.advance(31.0)
+        display.tick()  # a periodic log line for each bar
         inner.close()
     assert outer.phase is None and not outer._estimator.paused
-    assert "paused (eval)" in stream.getvalue()
+    lines = stream.getvalue().splitlines()
+    assert lines[-1].startswith("epoch > train") and "paused" not in lines[-1]  # the closing line
+    assert sum("paused (eval)" in line for line in lines) == 2
 
 
 def test_pause_is_shown_in_the_terminal_line(manual):

@@ -143,8 +143,8 @@ class Bar:
     def pause(self, phase: str = "paused"):
         """``with bar.pause("eval"):`` leaves that stretch out of the rate, and shows ``phase``.
 
-        The bars this one is nested in pause too. Paused time still counts in the ETA, spread
-        over the progress so far, so a periodic evaluation is expected at its average cost.
+        The bars this one is nested in pause too. Paused time still counts in the ETA: a
+        periodic evaluation is expected again at its average cost and spacing.
         """
         from ._pause import Pause
 
@@ -297,7 +297,7 @@ class Bar:
             unit_divisor=self._unit_divisor,
             metrics=_metrics.render(self, final=self._status != RUNNING),
             history=_metrics.series(self),
-            phase=None if self._phase is None else _format.sanitize(self._phase),
+            phase=None if self._phase is None or self._status != RUNNING else _format.sanitize(self._phase),
             data_share=_timing.share(self),
             status=self._status,
             depth=self._depth,

@@ -95,7 +95,7 @@ def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour
     metrics = metrics_text(snap)
     status = " interrupted" if snap.status == INTERRUPTED else ""
     shown_status = f"{_RED}{status}{_RESET}" if status and colour else status
-    if snap.history and unicode_ok:
+    if snap.history and _charset(snap, unicode_ok) is UNICODE_BLOCKS:
         # The sparkline is the first thing to go when the line is tight: before the graphic.
         trended = _trend_metrics(snap)
         if fraction is not None:

@@ -9,7 +9,7 @@ from trainbar.renderers.plain import log_line
 
 
 def snap(**fields):
-    base = dict(desc="train", n=0, total=1000, elapsed=65.0, phase="data", waiting=True)
+    base = dict(desc="train", n=0, total=1000, elapsed=65.0, where="data", waiting=True)
     base.update(fields)
     return Snapshot(**base)
 
@@ -38,13 +38,13 @@ def test_stalled_bar_shows_for_how_long_and_where():
 
 def test_stalled_log_line_golden():
     """The log line carries the stall in place of a status."""
-    text = log_line(snap(n=450, waiting=False, stalled=73.0, phase="collective"))
+    text = log_line(snap(n=450, waiting=False, stalled=73.0, where="collective"))
     assert text == "train: 45% 450/1000 elapsed 01:05 remaining ? ?it/s stalled 1m13s in a collective"
 
 
 def test_stall_text_survives_a_narrow_terminal():
     """On a narrow terminal the stall is kept, as a status is, and the line fits."""
-    line = terminal_line(snap(n=450, waiting=False, stalled=47.0, phase="body"), 50)
+    line = terminal_line(snap(n=450, waiting=False, stalled=47.0, where="body"), 50)
     assert "stalled 47s in the step" in line and _format.width(line) <= 50
 
 

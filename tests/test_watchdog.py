@@ -288,7 +288,7 @@ def test_the_stalled_bar_says_so_on_its_line(manual):
     out = io.StringIO()
     b = trainbar.bar(total=100, desc="train", file=out)
     steady(clock, display, b, 10, 1.0)
-    b._phase = "data"
+    b._where = "data"
     clock.advance(31)
     display.watchdog.check()
     clock.advance(30)
@@ -395,7 +395,7 @@ def test_report_in_a_collective_suggests_the_nccl_flight_recorder(manual):
     out = io.StringIO()
     b = trainbar.bar(total=100, desc="train", file=out)
     steady(clock, display, b, 10, 1.0)
-    b._phase = "collective"
+    b._where = "collective"
     clock.advance(31)
     display.watchdog.check()
     text = out.getvalue()
@@ -516,11 +516,11 @@ def test_iteration_marks_the_data_phase_inside_next_and_the_body_after(manual):
 
     def source():
         for i in range(3):
-            seen_in_next.append(b._phase)
+            seen_in_next.append(b._where)
             yield i
 
     b = trainbar.bar(source(), total=3, file=io.StringIO())
-    in_body = [b._phase for _ in b]
+    in_body = [b._where for _ in b]
     assert seen_in_next == ["data"] * 3 and in_body == ["body"] * 3
 
 
@@ -653,3 +653,37 @@ def test_elapsed_time_keeps_moving_while_a_step_runs(manual):
         display.tick()
         frames.append(term.getvalue().rsplit("train:", 1)[1])
     assert ["[00:30<" in frames[0], "[01:00<" in frames[1], "[01:30<" in frames[2]] == [True] * 3
+
+
+def test_a_pause_suspends_stall_verdicts_until_it_ends(manual):
+    """`with bar.pause("checkpoint")` announces a long stretch: no stall in it, the clock restarts after."""
+    clock, display = manual
+    out = io.StringIO()
+    b = trainbar.bar(total=100, desc="train", file=out)
+    steady(clock, display, b, 10, 1.0)
+    with b.pause("checkpoint"):
+        for _ in range(10):
+            clock.advance(60)
+            display.watchdog.check()
+    assert stalls_in(out.getvalue()) == 0
+    clock.advance(29)
+    display.watchdog.check()
+    assert stalls_in(out.getvalue()) == 0
+    clock.advance(1)
+    display.watchdog.check()
+    assert stalls_in(out.getvalue()) == 1
+
+
+def test_a_loop_inside_a_pause_is_still_watched(manual):
+    """A bar opened inside an outer bar's pause (an eval loop) is judged like any other."""
+    clock, display = manual
+    out = io.StringIO()
+    train = trainbar.bar(total=100, desc="train", file=out)
+    steady(clock, display, train, 10, 1.0)
+    with train.pause("eval"):
+        evaluation = trainbar.bar(total=10, desc="eval", file=out)
+        steady(clock, display, evaluation, 3, 1.0)
+        clock.advance(30)
+        display.watchdog.check()
+        evaluation.close()
+    assert 'stall in "eval"' in out.getvalue()

@@ -351,7 +351,7 @@ def stall_info(
     subject, bars: list, *, thread_id: int, seconds: float, limit: float, pace, steps: int, resolution: float = 1.0
 ) -> dict:
     """Everything known about a stall, as plain data (the event stream writes it as JSON)."""
-    phase = subject._phase
+    phase = subject._where
     found = loaders(bars, thread_id)
     return {
         "desc": subject._desc,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import weakref
 
 from . import _display
 from ._redirect import unwrap
@@ -16,7 +17,7 @@ def write(*objects, sep: str = " ", end: str = "\n", file=None) -> None:
     """
     text = sep.join(str(o) for o in objects) + end
     stream = unwrap(sys.stdout if file is None else file)
-    if stream is None or _failed_streams.get(id(stream)) is stream:
+    if stream is None or _has_failed(stream):
         return
     try:
         _display.current().write(text, stream)
@@ -24,14 +25,26 @@ def write(*objects, sep: str = " ", end: str = "\n", file=None) -> None:
         _warn_stream_once(stream, error)
 
 
-# id -> the stream itself: holding it keeps its id from being reused by a new, working stream.
-_failed_streams: dict = {}
+# The streams themselves, weakly: an id() would be reused by a new stream once the failed one
+# is gone, and messages to that new stream would be dropped without a word.
+_failed_streams: "weakref.WeakSet" = weakref.WeakSet()
+_failed_ids: set = set()  # streams that cannot be weakly referenced
+
+
+def _has_failed(stream) -> bool:
+    try:
+        return stream in _failed_streams
+    except TypeError:
+        return id(stream) in _failed_ids
 
 
 def _warn_stream_once(stream, error: Exception) -> None:
-    if _failed_streams.get(id(stream)) is stream:
+    if _has_failed(stream):
         return
-    _failed_streams[id(stream)] = stream
+    try:
+        _failed_streams.add(stream)
+    except TypeError:
+        _failed_ids.add(id(stream))
     from ._env import warn
 
     warn(f"trainbar.write: could not write ({type(error).__name__}: {error}); further messages there are dropped")

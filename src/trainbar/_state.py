@@ -30,16 +30,21 @@ _FIELDS = (
     "desc_separator",
     "prefix",
     "colour",
+    "history",
     "phase",
+    "data_share",
+    "where",
     "waiting",
     "stalled",
 )
 
 
 class Snapshot:
-    """Immutable view of a bar at one instant. ``metrics`` is a tuple of (name, text) pairs.
+    """Immutable view of a bar at one instant. ``metrics`` is a tuple of (name, text) pairs,
+    ``history`` a tuple of (name, points) for metrics with a history, ``phase`` the name of the
+    pause in progress, ``data_share`` the share of step time spent waiting for data.
 
-    ``phase`` is where the loop was (``data``: waiting for the next item; ``body``: in the step),
+    ``where`` is where the loop was (``data``: waiting for the next item; ``body``: in the step),
     ``waiting`` is true until the first item arrives, and ``stalled`` is how many seconds the
     watchdog has seen no progress for (``None`` when the bar is not stalled).
     """
@@ -68,7 +73,10 @@ class Snapshot:
         desc_separator: str = ": ",
         prefix: str = "",
         colour: str | None = None,
+        history: tuple = (),
         phase: str | None = None,
+        data_share: float | None = None,
+        where: str | None = None,
         waiting: bool = False,
         stalled: float | None = None,
     ) -> None:

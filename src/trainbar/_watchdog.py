@@ -330,13 +330,18 @@ class Watchdog:
         if track.episode is not None and (progressed or changed):
             self._end(track, now, recovered=progressed)
         subject = _innermost(group)
+        if subject._phase is not None:
+            # Inside `with bar.pause("checkpoint")`: a long stretch was announced. The idle clock
+            # starts again when the pause ends.
+            track.last_activity = now
+            return
         seen = track.bars.get(id(subject))
         limit = track.limit(self.settings, waiting_first=seen is not None and not seen.stepped)
         if limit is None:
             return
         idle = now - track.last_activity
         if track.episode is None and idle >= limit:
-            track.episode = Episode(track.last_activity, subject, subject._phase, limit)
+            track.episode = Episode(track.last_activity, subject, subject._where, limit)
             subject._stall_since = track.last_activity
             self._report(track, group, subject, now)
         episode = track.episode

@@ -14,6 +14,7 @@ integrations live in their own modules and load their framework only when used.
 
 from ._bar import Bar, bar
 from ._output import log, print, write
+from ._rank import rank_info
 from ._tqdm import tqdm, trange
 
 __version__ = "0.1.0"
@@ -24,6 +25,7 @@ __all__ = [
     "bar",
     "log",
     "print",
+    "rank_info",
     "tqdm",
     "trange",
     "write",

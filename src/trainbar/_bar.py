@@ -6,7 +6,7 @@ import math
 import sys
 import threading
 
-from . import _clock, _display, _env, _format, _metrics
+from . import _clock, _display, _env, _format, _leader, _metrics
 from ._iterate import iterate
 from ._rate import RateEstimator
 from ._state import DONE, INTERRUPTED, RUNNING, Snapshot
@@ -49,7 +49,7 @@ class Bar:
         "_metrics", "_start", "_end", "_status", "_estimator", "_initial", "_ascii", "_ncols",
         "_bar_format", "_desc_separator", "_colour", "_delay", "_prefix",
         "_parent", "_depth", "_lineage", "_channel", "_thread_id", "_next_log",
-        "_data_wait", "_step_time", "_clean_desc", "__weakref__",
+        "_data_wait", "_step_time", "_clean_desc", "_notes", "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -93,7 +93,8 @@ class Bar:
         self._colour = colour
         self._bar_format = _text("bar_format", bar_format)
         self._desc_separator = ": "
-        self._prefix = ""
+        self._prefix = _leader.line_prefix()
+        self._notes: tuple = ()  # (name, text) pairs that display listeners add after the metrics
         if file is not None and not callable(getattr(file, "write", None)):
             raise TypeError(f"file must be a writable text stream, got {type(file).__name__}")
 
@@ -262,7 +263,7 @@ class Bar:
             unit=_format.sanitize(self._unit),
             unit_scale=self._unit_scale,
             unit_divisor=self._unit_divisor,
-            metrics=_metrics.render(self._metrics),
+            metrics=_metrics.render(self._metrics) + self._notes,
             status=self._status,
             depth=self._depth,
             path=tuple(reversed(path)),

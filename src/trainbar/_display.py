@@ -149,6 +149,7 @@ class Display:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._listeners: list = []
+        self._ranks_followed = False
 
     # --- listeners: other outputs that follow the bars (event files, rank publishing) -------
     # A listener may define any of on_open(bar, now), on_close(bar, now), on_tick(now),
@@ -181,6 +182,9 @@ class Display:
 
     def open(self, bar, stream, mode: str) -> None:
         with self.lock:
+            if not self._ranks_followed:
+                self._ranks_followed = True
+                _follow_ranks(self)
             parent = self._innermost(threading.get_ident())
             bar._parent = parent
             bar._depth = parent._depth + 1 if parent is not None else 0
@@ -332,6 +336,21 @@ class Display:
                 self._drop(channel)
         finally:
             self.lock.release()
+
+
+def _follow_ranks(display: Display) -> None:
+    # In a distributed job every rank publishes its progress and the drawing rank reads them all
+    # (trainbar.distributed); a single process never imports any of it.
+    from . import _rank
+
+    if _rank.rank_info().world_size <= 1:
+        return
+    try:
+        from .distributed import attach
+
+        attach(display)
+    except Exception as error:  # noqa: BLE001 - progress of other ranks is never worth a crash
+        _env.warn(f"trainbar: could not follow the other ranks ({type(error).__name__}: {error})")
 
 
 _current: Display | None = None

@@ -29,7 +29,7 @@ ZERO, NODE, ALL = "zero", "node", "all"
 in_forked_child = False  # a forked child (a DataLoader worker) shares the rank's number only
 _lock_fd: int | None = None
 _lock_path: str | None = None
-_leader_of: str | None = None  # the lock name this process decided on
+_leader_of: str | None = None  # the lock this process decided on, once it has
 _is_leader = False
 
 
@@ -84,10 +84,10 @@ def line_prefix() -> str:
 def node_leader(info: _rank.RankInfo | None = None) -> bool:
     """Whether this process leads its node: it holds the node's lock (or, failing that, is local 0)."""
     global _leader_of, _is_leader
+    if _leader_of is not None:
+        return _is_leader  # decided once per process (forget() starts over)
     info = _rank.rank_info() if info is None else info
     name = _lock_name(_rank.job_id(), _rank.node_key(info))
-    if _leader_of == name:
-        return _is_leader
     held = _try_lock(name)
     _leader_of = name
     _is_leader = info.local_rank == 0 if held is None else held

@@ -30,13 +30,15 @@ def write(*objects, sep: str = " ", end: str = "\n", file=None) -> None:
         _warn_stream_once(stream, error)
 
 
-_failed_streams: set = set()
+# id -> the stream itself: holding it keeps its id from being reused by a new, healthy stream
+# (tests create and drop many), which would then be silenced too.
+_failed_streams: dict = {}
 
 
 def _warn_stream_once(stream, error: Exception) -> None:
     if id(stream) in _failed_streams:
         return
-    _failed_streams.add(id(stream))
+    _failed_streams[id(stream)] = stream
     from ._env import warn
 
     warn(f"trainbar.write: could not write ({type(error).__name__}: {error}); further messages there are dropped")

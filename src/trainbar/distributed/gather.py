@@ -19,12 +19,13 @@ import random
 import threading
 import time
 
-from .. import _clock, _env, _leader, _rank
+from .. import _clock, _display, _env, _leader, _rank
 from . import store as _store
 from .record import EXITED, RUNNING, Level, Record, decode, encode
 from .summary import Heartbeats, JobView, build
 
 PUBLISH_INTERVAL = 1.0  # seconds between publications, and between reads on the drawing rank
+FIRST_WAIT = 0.2  # seconds before the first publication: enough for the display to sample the bars
 MEMBERS_REFRESH = 10  # reads between refreshes of a node's member list
 DEFAULT_TIMEOUT = 10.0
 
@@ -135,9 +136,11 @@ class RankGatherer:
     # --- on our own thread: every store request -------------------------------------------
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval * random.uniform(0.9, 1.1)):  # jitter: ranks spread out
-            if not self.step():
-                return
+        wait = FIRST_WAIT  # soon after the first bar: a rank that dies early is still seen once
+        while not self._stop.wait(wait):
+            wait = self.interval * random.uniform(0.9, 1.1)  # jitter: ranks spread their requests out
+            if _display._current is not self.display or not self.step():
+                return  # a display that was replaced (by tests) has nothing left to publish
 
     def step(self) -> bool:
         """Connect if needed, publish, and read on the drawing rank. False once gathering is off."""
@@ -150,6 +153,8 @@ class RankGatherer:
                     return True  # no store reachable yet: a process group may come later
                 if self.by_node:
                     self._store.append(_store.members_key(self.node), f"{self.info.rank},")
+            if self._outbox is None:
+                self._sample()  # the display has not ticked yet: the first record should not wait
             self._publish(self._outbox)
             if self.reads:
                 self._gather()
@@ -157,6 +162,13 @@ class RankGatherer:
             self._fail(error)
             return False
         return True
+
+    def _sample(self) -> None:
+        if self.display.lock.acquire(timeout=0.5):
+            try:
+                self.on_tick(_clock.now())
+            finally:
+                self.display.lock.release()
 
     def _publish(self, record: Record | None) -> None:
         if record is None:
@@ -209,11 +221,7 @@ class RankGatherer:
         self._stop.set()
         if self.off or self._store is None:
             return
-        if self.display.lock.acquire(timeout=wait / 2):
-            try:
-                self.on_tick(_clock.now())
-            finally:
-                self.display.lock.release()
+        self._sample()
         record = self._outbox
         if record is None:
             return

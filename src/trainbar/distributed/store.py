@@ -58,7 +58,7 @@ def connect(job: str):
     client = dist.TCPStore(
         address[0], address[1], is_master=False, wait_for_workers=False, timeout=timedelta(seconds=TIMEOUT)
     )
-    return dist.PrefixStore(f"{PREFIX}/{job}/", client)
+    return dist.PrefixStore(f"{PREFIX}/{job}", client)  # PrefixStore puts the "/" in
 
 
 def _underlying(store):

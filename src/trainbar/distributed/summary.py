@@ -173,7 +173,7 @@ def compare(ranks, depth: int, wall: float | None = None) -> LevelSummary | None
             ahead = (levels[depth].rate or 0.0) * min(max(wall - s.record.time, 0.0), MAX_CARRY_SECONDS)
         key = tuple(levels[i].n for i in range(depth)) + (levels[depth].n + ahead,)
         own_totals = [levels[i].total or totals[i] for i in range(depth + 1)]
-        positions[s.rank] = _carry(key, own_totals)
+        positions[s.rank] = key
         folded[s.rank] = _fold(key, own_totals)
     use_fold = all(value is not None for value in folded.values())
     order = folded if use_fold else positions
@@ -204,16 +204,6 @@ def _fold(key: tuple, totals: list):
             return None
         position = position * total + n
     return position
-
-
-def _carry(key: tuple, totals: list) -> tuple:
-    # An inner bar that has just finished (100/100) means its parent is one step further on.
-    key = list(key)
-    for i in range(len(key) - 1, 0, -1):
-        if totals[i] and key[i] >= totals[i]:
-            key[i - 1] += 1
-            key[i] -= totals[i]
-    return tuple(key)
 
 
 def _names(ranks, extra=None) -> str:

@@ -86,7 +86,7 @@ def test_the_drawing_rank_shows_the_job_on_its_bar(manual):
     display.tick()
     b.close()
     assert stream.getvalue().splitlines()[-1] == (
-        "train: 50% 50/100 elapsed 00:00 ?it/s 4 ranks: slowest r2 -30, fastest r3 +2; behind: r2 done"
+        "train: 50% 50/100 elapsed 00:00 ?it/s 4 ranks; behind: r2; slowest r2 -30, fastest r3 +2 done"
     )
 
 
@@ -103,6 +103,23 @@ def test_the_read_is_one_request(manual):
     store.calls.clear()
     g.step()
     assert store.operations() == ["set", "multi_get"]
+
+
+def test_slow_reads_are_spaced_out(manual):
+    """A read that takes 0.1 s is not repeated for 5 s: reading stays within 2% of a core."""
+    clock, display = manual
+    store = FakeStore()
+    slow_read = store.multi_get
+    store.multi_get = lambda keys: clock.advance(0.1) and slow_read(keys)
+    g = gatherer(display, clock, store)
+    b = trainbar.bar(total=10, file=io.StringIO())  # noqa: F841 - kept open
+    reads = []
+    for _ in range(12):
+        display.tick()
+        g.step()
+        reads.append(store.operations().count("multi_get"))
+        clock.advance(1.0)
+    assert reads == [1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3]
 
 
 def test_ranks_that_do_not_draw_never_read(manual):

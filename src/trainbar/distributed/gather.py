@@ -25,6 +25,7 @@ from .record import EXITED, RUNNING, Level, Record, decode, encode
 from .summary import Heartbeats, JobView, build
 
 PUBLISH_INTERVAL = 1.0  # seconds between publications, and between reads on the drawing rank
+READ_SHARE = 0.02  # at most this share of one core goes to reading: large jobs read less often
 FIRST_WAIT = 0.2  # seconds before the first publication: enough for the display to sample the bars
 MEMBERS_REFRESH = 10  # reads between refreshes of a node's member list
 DEFAULT_TIMEOUT = 10.0
@@ -82,6 +83,7 @@ class RankGatherer:
         self._seeded: set = set()
         self._members: tuple = ()
         self._reads = 0
+        self._next_read = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if threaded:
@@ -156,8 +158,13 @@ class RankGatherer:
             if self._outbox is None:
                 self._sample()  # the display has not ticked yet: the first record should not wait
             self._publish(self._outbox)
-            if self.reads:
+            began = _clock.now()
+            if self.reads and began >= self._next_read:
                 self._gather()
+                # Reading and summing up thousands of records holds the GIL the training thread
+                # needs: the interval stretches so that this never costs more than READ_SHARE.
+                took = _clock.now() - began
+                self._next_read = began + took / READ_SHARE - self.interval / 2
         except Exception as error:  # noqa: BLE001 - a store fault must never reach training
             self._fail(error)
             return False

@@ -1,13 +1,17 @@
 """One rank's published progress: what it holds, and its bytes in the store (pure).
 
-A record is small (about 150 bytes) because the drawing rank reads every rank's record once a
-second: 1,024 ranks make one request of about 150 KB.
+``Level`` is one bar (n, total, rate, status); ``Record`` is a rank's chain of bars, outermost
+first, with who the rank is and its heartbeat.
+
+A record is small (about 120 bytes) because the drawing rank reads every rank's record once a
+second: 1,024 ranks make one request of about 120 KB.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections import namedtuple
 
 RUNNING, EXITED = "running", "exited"
 _STATUS_CODES = {"running": "r", "done": "d", "interrupted": "i"}
@@ -15,20 +19,10 @@ _STATUS_NAMES = {code: name for name, code in _STATUS_CODES.items()}
 VERSION = 1
 
 
-class Level:
-    """One bar of a rank's chain of nested bars, outermost first."""
+class Level(namedtuple("Level", "n total rate status")):
+    """One bar of a rank's chain of nested bars, outermost first: its counter, total, rate, status."""
 
-    __slots__ = ("n", "total", "rate", "status")
-
-    def __init__(self, n: float, total: float | None, rate: float | None, status: str) -> None:
-        self.n, self.total, self.rate, self.status = n, total, rate, status
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Level) and (self.n, self.total, self.rate, self.status) == (
-            other.n, other.total, other.rate, other.status)  # fmt: skip
-
-    def __repr__(self) -> str:
-        return f"Level({self.n}/{self.total}, {self.rate}, {self.status})"
+    __slots__ = ()
 
 
 class Record:
@@ -74,27 +68,38 @@ def _plain(value):
 
 
 def encode(record: Record) -> bytes:
+    # A JSON array, not an object: a fifth smaller and quicker to parse, and the drawing rank
+    # parses one per rank per read.
     levels = [
         [_plain(level.n), _plain(level.total), _short(level.rate), _STATUS_CODES.get(level.status, "r")]
         for level in record.levels
     ]
-    data = {"v": VERSION, "s": record.seq, "h": record.host, "p": record.pid, "k": record.node,
-            "x": record.state, "ph": record.phase, "i": _short(record.idle), "t": round(record.time, 3),
-            "b": levels}  # fmt: skip
+    data = [VERSION, record.seq, record.host, record.pid, record.node, record.state, record.phase,
+            _short(record.idle), round(record.time, 3), levels]  # fmt: skip
     return json.dumps(data, separators=(",", ":")).encode()
 
 
+_NUMBERS = (int, float)  # exact types: JSON gives nothing else, and a bool is no count
+_OPTIONAL = (int, float, type(None))
+
+
 def decode(raw: bytes) -> Record | None:
-    """The record in ``raw``, or None for a placeholder or anything unreadable."""
-    if not raw or raw[:1] != b"{":
+    """The record in ``raw``, or None for a placeholder, another version, or anything unreadable."""
+    if not raw or raw[:3] != b"[%d," % VERSION:
         return None
     try:
-        data = json.loads(raw)
-        levels = tuple(
-            Level(n, total, rate, _STATUS_NAMES.get(status, "running")) for n, total, rate, status in data["b"]
-        )
-        return Record(seq=int(data["s"]), host=str(data["h"]), pid=int(data["p"]), node=str(data["k"]),
-                      state=str(data["x"]), phase=data.get("ph"), idle=float(data.get("i") or 0.0),
-                      levels=levels, time=float(data.get("t") or 0.0))  # fmt: skip
-    except (ValueError, KeyError, TypeError):
+        _, seq, host, pid, node, state, phase, idle, when, levels = json.loads(raw)
+        # Slots set directly: the drawing rank decodes a record per rank per read, and the
+        # keyword constructor would cost more than parsing the JSON.
+        record = Record.__new__(Record)
+        record.seq, record.host, record.pid, record.node = int(seq), str(host), int(pid), str(node)
+        record.state, record.phase, record.idle, record.time = str(state), phase, float(idle or 0.0), float(when or 0.0)
+        built = []
+        for n, total, rate, status in levels:
+            if type(n) not in _NUMBERS or type(total) not in _OPTIONAL or type(rate) not in _OPTIONAL:
+                return None  # a record the summary could not do arithmetic on is no record
+            built.append(Level(n, total, rate, _STATUS_NAMES.get(status, "running")))
+        record.levels = tuple(built)
+        return record
+    except (ValueError, TypeError):
         return None

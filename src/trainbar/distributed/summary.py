@@ -226,22 +226,17 @@ def _where(summary: LevelSummary, rank: int, reader: int | None) -> str:
 
 
 def describe(view: JobView, depth: int) -> str:
-    """``4 ranks: slowest r3 -35, fastest r1 +2; behind: r3; no heartbeat: r2 14s``.
+    """``4 ranks; behind: r3; no heartbeat: r2 14s; slowest r3 -35, fastest r1 +2``.
 
-    Offsets are in items of the bar at ``depth`` and relative to the reader's own bar, whose
-    line the text is shown on: they stay true between two reads, where counters would not.
+    Alarms come first, so a narrow terminal cuts the comparison rather than them. Offsets are in
+    items of the bar at ``depth`` and relative to the reader's own bar, on whose line the text is
+    shown: they stay true between two reads, where the counters themselves would not.
     """
     count = len(view.ranks)
     if count < 2:
         return ""
     summary = view.level(depth)
-    if summary is None:
-        head = f"{count} ranks"
-    else:
-        slowest = _where(summary, summary.slowest, view.reader)
-        fastest = _where(summary, summary.fastest, view.reader)
-        head = f"{count} ranks: slowest {slowest}, fastest {fastest}"
-    parts = [head]
+    parts = [f"{count} ranks"]
     if summary is not None and summary.behind:
         parts.append("behind: " + _names(summary.behind))
     if view.stopped:
@@ -251,4 +246,8 @@ def describe(view: JobView, depth: int) -> str:
         parts.append("exited: " + _names(view.exited))
     if view.missing:
         parts.append("not reporting: " + _names(view.missing))
+    if summary is not None:
+        slowest = _where(summary, summary.slowest, view.reader)
+        fastest = _where(summary, summary.fastest, view.reader)
+        parts.append(f"slowest {slowest}, fastest {fastest}")
     return "; ".join(parts)

@@ -1,6 +1,7 @@
 """Profile the hot path of a wrapped loop: per-item Python against C-level chunks.
 
-    python benchmarks/profile_hot_path.py
+    python benchmarks/profile_hot_path.py            # N = 2,000,000
+    python benchmarks/profile_hot_path.py --quick    # smoke run (CI)
 
 "before" forces the per-item path (every item resumes a Python generator, as tqdm's iterator
 does); "after" is what trainbar does for a fast loop over a built-in iterator: ``islice`` chunks
@@ -10,6 +11,7 @@ and the call counts show why the second is cheap: Python frames per chunk, not p
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import io
 import pstats
@@ -41,6 +43,11 @@ def run(label: str) -> None:
 
 
 def main() -> None:
+    global N
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="20,000 items: a smoke run only")
+    if parser.parse_args().quick:
+        N = 20_000
     original = _iterate.FAST_STEP
     _iterate.FAST_STEP = 0.0  # nothing counts as fast: every item goes through the timed generator
     try:

@@ -12,6 +12,12 @@ _ENVIRONMENT = (
 )  # fmt: skip
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "reliability(area, tried, holds): a row of docs/reliability.md (tests/reliability_report.py)"
+    )
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     """Each test starts from a neutral environment and a display of its own."""

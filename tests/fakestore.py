@@ -1,10 +1,10 @@
 """An in-memory stand-in for a torch.distributed store, with the same blocking rule.
 
-from __future__ import annotations
-
 Like a TCPStore, ``get`` and ``multi_get`` on a key nobody wrote would wait for the timeout:
 here they raise at once, so a test sees the mistake instead of hanging.
 """
+
+from __future__ import annotations
 
 import threading
 

@@ -25,6 +25,9 @@ class ClosingStream(io.StringIO):
         return super().write(text)
 
 
+@pytest.mark.reliability(
+    "Output failures", "the stream closes, breaks its pipe or fails with EIO during the run", "one warning; the loop finishes with an exact count"
+)
 @pytest.mark.parametrize("error", [ValueError("I/O operation on closed file."), BrokenPipeError(32, "Broken pipe"), OSError(5, "EIO")])
 def test_failing_stream_disables_display_with_one_warning(manual, error):
     clock, display = manual
@@ -42,6 +45,7 @@ def test_failing_stream_disables_display_with_one_warning(manual, error):
     assert b.n == 1000 and b.status == "done"
 
 
+@pytest.mark.reliability("Output failures", "the stream is closed before the run", "one warning; the loop runs")
 def test_stream_closed_before_the_run(manual):
     stream = io.StringIO()
     stream.close()
@@ -62,6 +66,7 @@ def test_write_to_a_closed_stream_warns_once_and_continues():
     assert len([w for w in caught if "trainbar.write" in str(w.message)]) == 1
 
 
+@pytest.mark.reliability("Output failures", "a broken pipe (the reader of `| head` exits)", "one warning; the process finishes its loop")
 def test_broken_pipe_in_a_real_pipeline_does_not_kill_the_loop():
     # The loop runs for a second of real time so the reader has surely gone: a pipe really breaks.
     script = (

@@ -78,3 +78,7 @@ def test_truncate_counts_wide_characters():
 @pytest.mark.parametrize("rate, text", [(99.96, "100it/s"), (9.999, "10.0it/s"), (99_999.7, "100kit/s"), (1.87e6, "1.87Mit/s")])
 def test_rate_rounding_never_shows_an_extra_digit(rate, text):
     assert _format.rate(rate) == text
+
+
+def test_sanitize_removes_bidi_overrides():
+    assert _format.sanitize("abc\u202edef\u2066g") == "abcdefg"

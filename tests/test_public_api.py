@@ -5,7 +5,7 @@ import sys
 
 import trainbar
 
-PINNED = ["Bar", "__version__", "bar", "log", "print", "rank_info", "tqdm", "trange", "write"]
+PINNED = ["Bar", "__version__", "bar", "configure", "log", "print", "rank_info", "tqdm", "trange", "write"]
 
 
 def test_all_is_pinned():
@@ -29,3 +29,36 @@ def test_package_is_typed():
     import importlib.resources
 
     assert importlib.resources.files("trainbar").joinpath("py.typed").is_file()
+
+
+def _oldest_python():
+    import glob
+    import shutil
+
+    # pyenv's shim answers `which` even when it cannot run 3.9, so ask each candidate itself.
+    for candidate in sorted(glob.glob("/root/.pyenv/versions/3.9*/bin/python3")) + [shutil.which("python3.9")]:
+        if candidate and subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+def test_runs_on_python_3_9():
+    """The oldest supported Python imports trainbar and draws a nested loop."""
+    import pytest
+    from pathlib import Path
+
+    python = _oldest_python()
+    if python is None:
+        pytest.skip("no Python 3.9 on this machine")
+    src = Path(trainbar.__file__).resolve().parent.parent
+    code = (
+        "import io, trainbar\n"
+        "f = io.StringIO()\n"
+        "for e in trainbar.bar(range(2), desc='epoch', file=f):\n"
+        "    for x in trainbar.bar(range(40000), desc='step', file=f): pass\n"
+        "print(f.getvalue().splitlines()[-1])\n"
+    )
+    env = {"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("epoch: 100% 2/2")

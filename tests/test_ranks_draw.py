@@ -60,6 +60,15 @@ def test_write_prints_on_the_drawing_rank_only(manual, ranks, capsys):
     assert capsys.readouterr().out == "from rank 0\n"
 
 
+def test_writes_of_other_ranks_still_reach_listeners(manual, ranks, capsys):
+    """A rank that does not print a message still tells its listeners (its event file)."""
+    ranks(1)
+    seen = []
+    manual[1].subscribe(type("Listener", (), {"on_write": lambda self, text: seen.append(text)})())
+    trainbar.write("from rank 1")
+    assert (seen, capsys.readouterr().out) == (["from rank 1\n"], "")
+
+
 def test_tqdm_default_follows_the_rule(manual, ranks):
     """tqdm's default disable=False does not make every rank draw."""
     ranks(2)

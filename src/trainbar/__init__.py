@@ -13,6 +13,7 @@ integrations live in their own modules and load their framework only when used.
 """
 
 from ._bar import Bar, bar
+from ._configure import configure
 from ._output import log, print, write
 from ._rank import rank_info
 from ._tqdm import tqdm, trange
@@ -23,6 +24,7 @@ __all__ = [
     "Bar",
     "__version__",
     "bar",
+    "configure",
     "log",
     "print",
     "rank_info",

@@ -19,6 +19,7 @@ from . import _clock, _env
 from ._state import DONE, INTERRUPTED
 from .renderers.ansi import terminal_line
 from .renderers.plain import log_line
+from .sinks import flush
 from .sinks.stream import LineWriter
 from .sinks.terminal import TerminalRegion
 
@@ -149,7 +150,7 @@ class Display:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._listeners: list = []
-        self._ranks_followed = False
+        self._outputs_started = False
 
     # --- listeners: other outputs that follow the bars (event files, rank publishing) -------
     # A listener may define any of on_open(bar, now), on_close(bar, now), on_tick(now),
@@ -182,8 +183,11 @@ class Display:
 
     def open(self, bar, stream, mode: str) -> None:
         with self.lock:
-            if not self._ranks_followed:
-                self._ranks_followed = True
+            if not self._outputs_started:
+                self._outputs_started = True
+                from . import _events
+
+                _events.attach(self)  # TRAINBAR_JSONL is read once, when the first bar opens
                 _follow_ranks(self)
             parent = self._innermost(threading.get_ident())
             bar._parent = parent
@@ -253,6 +257,12 @@ class Display:
             if self._listeners:
                 self._notify("on_tick", now)
 
+    def record_write(self, text: str) -> None:
+        """Tell listeners of a message this process does not print (a rank that does not draw)."""
+        with self.lock:
+            if self._listeners:
+                self._notify("on_write", text)
+
     def write(self, text: str, stream) -> None:
         """Put ``text`` on ``stream`` above any live region, without tearing it."""
         with self.lock:
@@ -261,7 +271,7 @@ class Display:
             regions = [c for c in self._channels.values() if c.mode == _env.TTY]
             if not regions:
                 stream.write(text)
-                stream.flush()
+                flush(stream)
                 return
             if _env.is_terminal(stream):
                 from ._format import sanitize_message
@@ -271,7 +281,7 @@ class Display:
             self._guard(channel, channel.write_above, text, stream)
             if self._channels.get((id(channel.stream), channel.mode)) is not channel:
                 stream.write(text)  # the region just failed: the message still goes out
-                stream.flush()
+                flush(stream)
 
     # --- failure isolation -----------------------------------------------------------------
 

@@ -95,16 +95,21 @@ def supports_unicode(stream: object) -> bool:
 
 def log_interval() -> float:
     """Seconds between periodic log lines (``TRAINBAR_LOG_INTERVAL``, default 30)."""
-    raw = os.environ.get("TRAINBAR_LOG_INTERVAL")
+    return seconds("TRAINBAR_LOG_INTERVAL", DEFAULT_LOG_INTERVAL)
+
+
+def seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the variable ``name``; ``default`` (with one warning) otherwise."""
+    raw = os.environ.get(name)
     if not raw:
-        return DEFAULT_LOG_INTERVAL
+        return default
     try:
         value = float(raw)
     except ValueError:
         value = -1.0
     if not value > 0:
-        _warn_once(f"TRAINBAR_LOG_INTERVAL={raw!r} is not a positive number of seconds; using 30")
-        return DEFAULT_LOG_INTERVAL
+        _warn_once(f"{name}={raw!r} is not a positive number of seconds; using {default:g}")
+        return default
     return value
 
 

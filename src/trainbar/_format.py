@@ -114,6 +114,7 @@ def _control_pattern():
             r"|\x1b[ -/]*[0-~]?"  # two-byte escapes
             r"|\x9b[0-?]*[ -/]*[@-~]?"  # 8-bit CSI
             r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # remaining C0 and C1 controls
+            r"|[\u202a-\u202e\u2066-\u2069]"  # bidi overrides: they reorder what a person reads
         )
     return _CONTROL_PATTERN
 

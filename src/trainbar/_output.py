@@ -15,9 +15,10 @@ def write(*objects, sep: str = " ", end: str = "\n", file=None) -> None:
     and otherwise ignored: a message must never stop training. In a distributed job only the
     ranks that draw bars print (``TRAINBAR_RANKS``), so a message appears once, not once per rank.
     """
-    if not _env.rank_draws():
-        return
     text = sep.join(str(o) for o in objects) + end
+    if not _env.rank_draws():
+        _display.current().record_write(text)  # not printed here, but event files still get it
+        return
     prefix = _leader.line_prefix()
     if prefix:
         text = "".join(prefix + line for line in text.splitlines(keepends=True))

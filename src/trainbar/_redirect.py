@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from .sinks import flush
+
 
 class StreamProxy:
     """Looks like the stream it replaces; complete lines go above the bars, partial ones wait."""
@@ -37,13 +39,13 @@ class StreamProxy:
     def flush(self) -> None:
         # A partial line stays pending while bars are live: printed now it would share a line
         # with the region. It goes out with the next newline, or when the region closes.
-        self._original.flush()
+        flush(self._original)
 
     def drain(self) -> None:
         if self._pending:
             text, self._pending = self._pending, ""
             self._original.write(text)
-            self._original.flush()
+            flush(self._original)
 
     def __getattr__(self, name: str):
         return getattr(self._original, name)

@@ -1,4 +1,4 @@
-"""The command line: ``trainbar demo``."""
+"""The command line: ``trainbar demo`` and ``trainbar watch``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,25 @@ def _parser() -> argparse.ArgumentParser:
     backend = demo.add_mutually_exclusive_group()
     backend.add_argument("--torch", dest="use_torch", action="store_true", default=None, help="require PyTorch")
     backend.add_argument("--no-torch", dest="use_torch", action="store_false", help="use the pure-Python model")
+    _add_watch(commands)
     return parser
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def _add_watch(commands) -> None:
+    watch = commands.add_parser("watch", help="draw the bars of other processes from their event files (TRAINBAR_JSONL)")
+    watch.add_argument("files", nargs="+", metavar="FILE", help="event files to follow, one per rank")
+    watch.add_argument("--exit-when-done", action="store_true", help="stop once every top-level bar has closed")
+    watch.add_argument("--stale-after", type=_positive, default=60.0, metavar="SECONDS",
+                       help="mark a writer stale after this long without events (default 60)")  # fmt: skip
+    watch.add_argument("--interval", type=_positive, default=0.2, metavar="SECONDS",
+                       help="seconds between reads of the files (default 0.2)")  # fmt: skip
 
 
 def main(argv: list | None = None) -> int:
@@ -27,4 +45,9 @@ def main(argv: list | None = None) -> int:
             print("trainbar demo: --epochs must be at least 1", file=sys.stderr)
             return 2
         _demo.run(epochs=args.epochs, io_delay=0.0 if args.fast else 0.004, use_torch=args.use_torch)
+    elif args.command == "watch":
+        from . import _watch
+
+        return _watch.run(args.files, sys.stdout, exit_when_done=args.exit_when_done,
+                          stale_after=args.stale_after, poll=args.interval)  # fmt: skip
     return 0

@@ -33,17 +33,7 @@ DEFAULT_TIMEOUT = 10.0
 
 def heartbeat_timeout() -> float:
     """Seconds without a new record before a rank is reported (``TRAINBAR_HEARTBEAT_TIMEOUT``)."""
-    raw = os.environ.get("TRAINBAR_HEARTBEAT_TIMEOUT")
-    if not raw:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        _env._warn_once(f"TRAINBAR_HEARTBEAT_TIMEOUT={raw!r} is not a positive number of seconds; using 10")
-        return DEFAULT_TIMEOUT
-    return value
+    return _env.seconds("TRAINBAR_HEARTBEAT_TIMEOUT", DEFAULT_TIMEOUT)
 
 
 def _default_phase(chain: list) -> str | None:

@@ -7,6 +7,8 @@ line ever wraps: a wrapped line would throw that count off and tear the region.
 
 from __future__ import annotations
 
+from . import encoder_for, flush
+
 HIDE_CURSOR = "\x1b[?25l"
 SHOW_CURSOR = "\x1b[?25h"
 CLEAR_LINE_END = "\x1b[K"
@@ -18,6 +20,7 @@ class TerminalRegion:
 
     def __init__(self, stream) -> None:
         self.stream = stream
+        self._fit = encoder_for(stream)
         self._height = 0  # lines of the region now on screen
         self._lines: list = []
         self._cursor_hidden = False
@@ -42,8 +45,8 @@ class TerminalRegion:
         return ""
 
     def _emit(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
+        self.stream.write(self._fit(text))
+        flush(self.stream)
 
     def draw(self, lines: list) -> None:
         """Show exactly ``lines`` in the region; nothing is written when nothing changed."""
@@ -70,7 +73,7 @@ class TerminalRegion:
                 # be known gone, or the next redraw climbs into the text printed above it.
                 self._height = 0
             stream.write(text)
-            stream.flush()
+            flush(stream)
             self._emit(region)
         self._height = len(self._lines)
 

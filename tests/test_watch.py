@@ -1,0 +1,421 @@
+"""`trainbar watch` in-process: event files followed and drawn as trainbar draws, on a fake clock."""
+
+import io
+import json
+
+import pyte
+import pytest
+from conftest import FakeTerminal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import trainbar
+from trainbar import _events
+from trainbar._watch import Watcher, run
+from trainbar._state import Snapshot
+from trainbar._watch.remote import Malformed, parse
+from trainbar.renderers.ansi import terminal_line
+from trainbar.testing import FakeClock
+
+START = 1_700_000_000.0
+
+
+class Writer:
+    """Writes events by hand, as a process with this rank and pid would, at the clock's time."""
+
+    def __init__(self, path, clock, *, rank=0, pid=100):
+        self.path, self.clock, self.rank, self.pid = path, clock, rank, pid
+
+    def raw(self, text):
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
+    def event(self, kind, **fields):
+        event = {"v": 1, "event": kind, "time": self.clock.time, "rank": self.rank, "host": "h", "pid": self.pid}
+        event.update(fields)
+        self.raw(json.dumps(event) + "\n")
+
+    def bar(self, kind, bar=1, *, parent=None, desc="train", n=0, total=10, elapsed=0.0, **fields):
+        base = dict(bar=bar, parent=parent, desc=desc, n=n, total=total, unit="it", elapsed=elapsed,
+                    rate=None, eta=None, status="running", metrics={})  # fmt: skip
+        base.update(fields)
+        self.event(kind, **base)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(START)
+
+
+def screen_of(out):
+    """What a person sees after the watcher's output went to a terminal."""
+    screen = pyte.Screen(80, 10)
+    pyte.ByteStream(screen).feed(out.getvalue().encode("utf-8"))
+    return screen
+
+
+def snap_of(**fields):
+    base = dict(desc="train", n=0, total=10, elapsed=0.0)
+    base.update(fields)
+    return Snapshot(**base)
+
+
+def frame(watcher):
+    """The lines of the live region as the watcher would draw them now."""
+    watcher.now = watcher.clock()
+    return watcher.channel._frame(watcher.now)
+
+
+def test_log_mode_replays_a_finished_run_exactly_as_its_log(manual, tmp_path, monkeypatch):
+    """A finished run's file, watched into a log: the same lines the run wrote to its own log."""
+    clock, display = manual
+    monkeypatch.setenv("TRAINBAR_JSONL", str(tmp_path / "run.jsonl"))
+    own_log = io.StringIO()
+    for epoch in trainbar.bar(range(2), desc="epoch", file=own_log):
+        for _ in trainbar.bar(range(4), desc="train", file=own_log, leave=False):
+            clock.advance(0.5)
+            trainbar.log(loss=1.0 / (epoch + 1), acc=float("nan"))
+        trainbar.write(f"epoch {epoch} done", file=own_log)
+    out = io.StringIO()
+    watcher = Watcher([tmp_path / "run.jsonl"], out, clock=clock)
+    watcher.step()
+    assert out.getvalue() == own_log.getvalue()
+    assert watcher.done()
+
+
+def test_terminal_frame_matches_the_writers_own_region(manual, tmp_path, monkeypatch):
+    """Right after a progress event, the watcher's region holds exactly the writer's lines."""
+    clock, display = manual
+    monkeypatch.setenv("TRAINBAR_JSONL_INTERVAL", "1")
+    _events.start(display, str(tmp_path / "run.jsonl"), wall_clock=lambda: clock.time)
+    terminal = FakeTerminal()
+    outer = trainbar.bar(total=3, desc="epoch", file=terminal)
+    inner = trainbar.bar(total=100, desc="train", unit="batch", file=terminal, leave=False)
+    watcher = Watcher([tmp_path / "run.jsonl"], FakeTerminal(), clock=clock)
+    for _ in range(7):
+        clock.advance(1.0)
+        inner.update(9, loss=0.123456, lr=3e-4)
+        display.tick()
+    watcher.step()
+    own = [terminal_line(b._snapshot(clock.time), 79) for b in (outer, inner)]
+    assert frame(watcher) == own
+    assert "63/100" in own[1] and "loss=0.1235" in own[1]
+    inner.close()
+    outer.close()
+
+
+def test_elapsed_keeps_counting_between_events(tmp_path, clock):
+    """A running bar's elapsed time moves on with the clock, as its writer's display does."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", elapsed=0.0)
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock)
+    watcher.step()
+    clock.advance(75)
+    assert "[01:15<" in frame(watcher)[0]
+
+
+def test_several_files_are_shown_together_tagged_by_rank(tmp_path, clock):
+    """One file per rank: every bar is tagged with its rank, in file order; messages too."""
+    for rank in (0, 1):
+        writer = Writer(tmp_path / f"run.{rank}.jsonl", clock, rank=rank, pid=100 + rank)
+        writer.bar("open", n=rank + 1)
+        writer.event("write", text=f"hello from {rank}\n")
+    out = FakeTerminal()
+    watcher = Watcher([tmp_path / "run.0.jsonl", tmp_path / "run.1.jsonl"], out, clock=clock)
+    watcher.step()
+    lines = frame(watcher)
+    assert lines[0].startswith("[r0] train:  10%") and lines[1].startswith("[r1] train:  20%")
+    assert "[r0] hello from 0\n" in out.getvalue() and "[r1] hello from 1\n" in out.getvalue()
+
+
+def test_same_rank_in_two_files_falls_back_to_file_names(tmp_path, clock):
+    """Two files claiming one rank (two jobs, say) are told apart by file name."""
+    for name in ("a.jsonl", "b.jsonl"):
+        Writer(tmp_path / name, clock).bar("open")
+    watcher = Watcher([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], FakeTerminal(), clock=clock)
+    watcher.step()
+    assert [line.split("]")[0] for line in frame(watcher)] == ["[r0", "[b.jsonl"]
+
+
+def test_silent_writer_with_open_bars_is_marked_stale(tmp_path, clock):
+    """No event for longer than --stale-after while a bar is open: the bar says `stale` and for how long."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", interval=5)
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock, stale_after=60)
+    watcher.step()
+    clock.advance(60)
+    watcher.step()
+    assert frame(watcher)[0].startswith("train:")
+    clock.advance(5)
+    watcher.step()
+    assert frame(watcher)[0].startswith("[stale 01:05] train:")
+    writer.bar("progress", n=4, elapsed=65)
+    watcher.step()
+    assert frame(watcher)[0].startswith("train:  40%")
+
+
+def test_stale_marking_is_a_log_line_when_not_on_a_terminal(tmp_path, clock):
+    """In a log, going stale and coming back are each one line."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open")
+    out = io.StringIO()
+    watcher = Watcher([writer.path], out, clock=clock, stale_after=10)
+    watcher.step()
+    clock.advance(11)
+    watcher.step()
+    watcher.step()
+    writer.bar("progress", n=1)
+    watcher.step()
+    notes = [line for line in out.getvalue().splitlines() if line.startswith("trainbar watch:")]
+    assert notes == [f"trainbar watch: {writer.path}: no events for 00:11: stale", f"trainbar watch: {writer.path}: events again"]
+
+
+def test_slow_writer_is_given_three_of_its_own_intervals(tmp_path, clock):
+    """A writer whose progress comes every 60 s is not stale after 61 s, only after 180."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", interval=60)
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock, stale_after=60)
+    clock.advance(179)
+    watcher.step()
+    assert "stale" not in frame(watcher)[0]
+    clock.advance(2)
+    watcher.step()
+    assert "stale" in frame(watcher)[0]
+
+
+def test_finished_file_is_never_stale(tmp_path, clock):
+    """A writer with no open bar has nothing to be late with."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open")
+    writer.bar("close", n=10, status="done")
+    out = io.StringIO()
+    watcher = Watcher([writer.path], out, clock=clock, stale_after=10)
+    watcher.step()
+    clock.advance(1000)
+    watcher.step()
+    assert "stale" not in out.getvalue()
+
+
+def test_stall_shows_on_the_bar_and_above_it_until_recovery(tmp_path, clock):
+    """A `stall` tags the bar with how long it has lasted and prints the report; `recover` says so."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", desc="epoch")
+    writer.bar("open", bar=2, parent=1)
+    writer.bar("stall", bar=2, parent=1, stall={"seconds": 45, "phase": "waiting for data", "report": "  File x.py\n"})
+    out = FakeTerminal()
+    watcher = Watcher([writer.path], out, clock=clock)
+    watcher.step()
+    clock.advance(10)
+    assert frame(watcher)[1] == "  [stall 00:55] " + frame(watcher)[1].split("] ", 1)[1]
+    assert "epoch > train: stall, no progress for 00:45 (waiting for data)\n  File x.py\n" in out.getvalue()
+    writer.bar("recover", bar=2, parent=1, stall={"seconds": 73})
+    watcher.step()
+    assert "stall" not in frame(watcher)[1] and "epoch > train: recovered after 01:13\n" in out.getvalue()
+
+
+def test_malformed_lines_are_skipped_and_counted(tmp_path, clock):
+    """Garbage, non-events, bad fields and newer versions are skipped and counted; the rest is drawn."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.raw("not json at all\n[1, 2]\n{}\n\n")
+    writer.bar("open")
+    writer.bar("progress", n="lots")
+    writer.bar("progress", n=1, metrics=[1])
+    writer.event("write", text=7)
+    writer.event("progress", v=2, bar=1, n=9)
+    writer.raw(b"\xff\xfe\n".decode("latin-1"))
+    writer.bar("progress", n=3)
+    out = FakeTerminal()
+    watcher = Watcher([writer.path], out, clock=clock)
+    watcher.step()
+    lines = frame(watcher)
+    assert lines[0].startswith("train:  30%")
+    assert lines[1] == "trainbar watch: 9 malformed lines skipped"
+
+
+def test_malformed_lines_are_reported_in_a_log(tmp_path, clock):
+    """Not on a terminal, the count is a log line when it grows."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.raw("oops\n")
+    out = io.StringIO()
+    watcher = Watcher([writer.path], out, clock=clock)
+    watcher.step()
+    watcher.step()
+    assert out.getvalue() == f"trainbar watch: {writer.path}: 1 malformed line skipped so far\n"
+
+
+def test_events_of_unknown_kinds_are_ignored_without_complaint(tmp_path, clock):
+    """A newer writer's extra event kinds are skipped, not counted as malformed."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.event("checkpoint", step=5)
+    writer.bar("open")
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock)
+    watcher.step()
+    assert len(frame(watcher)) == 1
+
+
+def test_bar_first_seen_in_a_progress_event_is_drawn(tmp_path, clock):
+    """After a rotation the `open` may be in the old file: a `progress` alone is enough to draw the bar."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("progress", n=5)
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock)
+    watcher.step()
+    assert frame(watcher)[0].startswith("train:  50%")
+
+
+def test_done_only_when_every_file_had_a_bar_and_all_top_bars_closed(tmp_path, clock):
+    """--exit-when-done waits for every file's first bar, and for every top-level bar to close."""
+    first, second = Writer(tmp_path / "a.jsonl", clock), Writer(tmp_path / "b.jsonl", clock, pid=200)
+    watcher = Watcher([first.path, second.path], io.StringIO(), clock=clock)
+    watcher.step()
+    assert not watcher.done()
+    first.bar("open")
+    first.bar("close", status="done")
+    watcher.step()
+    assert not watcher.done()
+    second.bar("open")
+    second.bar("open", bar=2, parent=1)
+    watcher.step()
+    assert not watcher.done()
+    second.bar("close", status="done")
+    watcher.step()
+    assert watcher.done()
+
+
+def test_run_exits_when_done_with_the_final_lines_drawn(tmp_path, clock):
+    """run(exit_when_done=True) returns 0 once the bars closed; the final line is on the output."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    steps = iter(range(3))
+
+    def sleep(seconds):
+        clock.advance(seconds)
+        if next(steps) == 1:
+            writer.bar("open", n=0, total=4)
+            writer.bar("close", n=4, total=4, elapsed=2.0, rate=2.0, status="done")
+
+    out = FakeTerminal()
+    assert run([writer.path], out, exit_when_done=True, clock=clock, sleep=sleep) == 0
+    assert "train: 100%|" in out.getvalue() and out.getvalue().endswith("\x1b[?25h")
+
+
+def test_interrupted_watch_keeps_the_last_frame_and_gives_the_cursor_back(tmp_path, clock):
+    """Ctrl-C: exit status 130, the live bars printed as they were, the cursor visible."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", n=3)
+
+    def sleep(seconds):
+        raise KeyboardInterrupt
+
+    out = FakeTerminal()
+    assert run([writer.path], out, clock=clock, sleep=sleep) == 130
+    screen = screen_of(out)
+    assert [row.rstrip() for row in screen.display if row.strip()] == [terminal_line(snap_of(n=3), 79)]
+    assert not screen.cursor.hidden
+
+
+def test_delayed_bar_appears_only_when_due(tmp_path, clock):
+    """A bar with `delay` is drawn once it has run that long; one closed sooner is never drawn."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", display={"delay": 2.0})
+    writer.bar("open", bar=2, desc="short", display={"delay": 2.0})
+    writer.bar("close", bar=2, desc="short", elapsed=1.0, status="done")
+    out = FakeTerminal()
+    watcher = Watcher([writer.path], out, clock=clock)
+    watcher.step()
+    assert frame(watcher) == []
+    clock.advance(2.0)
+    watcher.step()
+    assert len(frame(watcher)) == 1 and "short" not in out.getvalue()
+
+
+def test_bar_not_left_vanishes_and_a_left_bar_stays(tmp_path, clock):
+    """leave=False bars disappear when they close; leave=True ones leave their final line above."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", desc="epoch", display={"leave": True})
+    writer.bar("open", bar=2, parent=1, desc="step", display={"leave": False})
+    out = FakeTerminal()
+    watcher = Watcher([writer.path], out, clock=clock)
+    watcher.step()
+    writer.bar("close", bar=2, parent=1, desc="step", n=10, status="done")
+    writer.bar("close", desc="epoch", n=10, status="done")
+    watcher.step()
+    watcher.close()
+    assert out.getvalue().count("epoch: 100%") == 1
+    assert "step: 100%" not in out.getvalue()
+
+
+def test_messages_are_stripped_of_cursor_moves_on_a_terminal(tmp_path, clock):
+    """Text from a file never moves the cursor of the terminal that watches it."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open")
+    writer.event("write", text="evil\x1b[2J\x1b[Hline")
+    out = FakeTerminal()
+    Watcher([writer.path], out, clock=clock).step()
+    assert "evil" in out.getvalue() and "\x1b[2J" not in out.getvalue() and "\x1b[H" not in out.getvalue()
+
+
+def test_parse_rejects_a_newer_format_version():
+    """A line of a format this reader does not know is malformed, not misread."""
+    with pytest.raises(Malformed, match="version"):
+        parse(b'{"v": 2, "event": "open"}')
+
+
+_scalar = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6) | st.sampled_from(
+    ["NaN", "Infinity", "-Infinity", "running", "done", "{n:99999999}", "{bar:100000}"]
+)  # fmt: skip
+_json = _scalar | st.lists(_scalar, max_size=3) | st.dictionaries(st.sampled_from(["seconds", "leave", "delay", "ascii", "ncols", "bar_format", "x"]), _scalar, max_size=3)
+_field = st.sampled_from(["n", "total", "elapsed", "rate", "eta", "desc", "unit", "status", "metrics", "display",
+                          "parent", "bar", "stall", "text", "time", "pid", "rank", "interval", "v"])  # fmt: skip
+_kind = st.sampled_from(["open", "progress", "close", "stall", "recover", "write", "x"])
+_events_strategy = st.lists(
+    st.tuples(_kind, st.dictionaries(_field, _json, max_size=8)).map(lambda pair: {**pair[1], "event": pair[0]}),
+    max_size=8,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=_events_strategy, terminal=st.booleans())
+def test_any_event_sequence_is_drawn_or_skipped_never_a_crash(tmp_path_factory, events, terminal):
+    """Whatever objects a file holds, watching it never raises."""
+    path = tmp_path_factory.mktemp("fuzz") / "run.jsonl"
+    path.write_text("".join(json.dumps(event) + "\n" for event in events), encoding="utf-8")
+    clock = FakeClock(START)
+    out = FakeTerminal(40) if terminal else io.StringIO()
+    watcher = Watcher([path], out, clock=clock, stale_after=1)
+    watcher.step()
+    clock.advance(100)
+    watcher.step()
+    watcher.close()
+
+
+def test_closed_output_ends_the_watch_quietly(tmp_path, clock):
+    """A pipe whose reader has gone (`| head`) ends the watch with status 0, not a traceback."""
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open")
+    assert run([writer.path], ClosedPipe(), clock=clock, sleep=clock.advance) == 0
+
+
+@pytest.mark.parametrize("argv", [["watch"], ["watch", "--stale-after", "0", "f"], ["watch", "--interval", "-1", "f"]])
+def test_command_line_rejects_bad_arguments(argv, capsys):
+    """No file, or a non-positive number of seconds: usage error, exit status 2."""
+    from trainbar.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+
+
+def test_live_events_are_timed_by_arrival_not_by_the_writers_clock(tmp_path, clock):
+    """A writer whose clock is an hour behind is neither stale nor an hour older once followed live."""
+    writer = Writer(tmp_path / "run.jsonl", FakeClock(START - 3600))
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock, stale_after=60)
+    watcher.step()
+    writer.bar("open", elapsed=0.0)
+    watcher.step()
+    clock.advance(30)
+    watcher.step()
+    assert frame(watcher)[0].startswith("train:   0%") and "[00:30<" in frame(watcher)[0]

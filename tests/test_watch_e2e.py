@@ -1,0 +1,128 @@
+"""End to end: a training process writes events, `trainbar watch` in another process follows them live."""
+
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+if sys.platform == "win32":
+    pytest.skip("needs POSIX processes and a pseudo-terminal", allow_module_level=True)
+
+from ptyrun import child_environment, run_in_pty  # noqa: E402
+
+PRODUCER = textwrap.dedent(
+    """
+    import time, trainbar
+    for epoch in trainbar.bar(range(3), desc="epoch"):
+        for step in trainbar.bar(range(25), desc="train", leave=False):
+            time.sleep(0.02)
+            trainbar.log(loss=1.0 / (step + 1), grad=float("nan"))
+        trainbar.write(f"epoch {epoch} done")
+    """
+)
+
+
+def producer(path, *, rank=None, **env):
+    """Start the training process, writing events to ``path`` every 50 ms; its own output is kept."""
+    extra = dict(TRAINBAR_JSONL=str(path), TRAINBAR_JSONL_INTERVAL="0.05", **env)
+    if rank is not None:
+        extra.update(RANK=str(rank), WORLD_SIZE="2")  # a launcher sets both
+    return subprocess.Popen(
+        [sys.executable, "-c", PRODUCER], env=child_environment(**extra), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def watch_command(*files):
+    return [sys.executable, "-m", "trainbar", "watch", "--exit-when-done", "--interval", "0.05", *map(str, files)]
+
+
+def start_watch(*files, **env):
+    """`trainbar watch` into a pipe, returned once it is following (it said it waits for the files)."""
+    proc = subprocess.Popen(
+        watch_command(*files), env=child_environment(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    first = proc.stdout.readline()
+    assert first.startswith("trainbar watch: waiting for"), first + proc.stderr.read()
+    return proc
+
+
+def finish(proc, timeout=60):
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def test_watch_follows_a_live_run_into_a_log(tmp_path):
+    """Not on a terminal: periodic lines while the run goes, then the run's own final lines, then exit 0."""
+    path = tmp_path / "run.jsonl"
+    watch = start_watch(path, TRAINBAR_LOG_INTERVAL="0.2")
+    code, _, own_log = finish(producer(path))
+    assert code == 0, own_log
+    code, out, err = finish(watch)
+    assert code == 0, err
+    lines = out.splitlines()
+    finals = [line for line in own_log.splitlines() if line.endswith(" done")]
+    assert len(finals) == 4 and all(line in lines for line in finals), out
+    assert [line for line in lines if re.fullmatch(r"epoch \d done", line)] == ["epoch 0 done", "epoch 1 done", "epoch 2 done"]
+    midway = [line for line in lines if re.match(r"epoch > train: ([1-9]|[1-9]\d)% ", line)]
+    assert midway, f"no line between 0% and 100%: the run was not followed live\n{out}"
+
+
+def test_watch_shows_one_file_per_rank_together(tmp_path):
+    """Two ranks, two files: both followed at once, each line tagged with its rank."""
+    paths = [tmp_path / "run.0.jsonl", tmp_path / "run.1.jsonl"]
+    watch = start_watch(*paths)
+    runs = [producer(tmp_path / "run.{rank}.jsonl", rank=rank) for rank in (0, 1)]
+    assert [finish(run)[0] for run in runs] == [0, 0]
+    code, out, err = finish(watch)
+    assert code == 0, err
+    for rank in (0, 1):
+        assert f"[r{rank}] epoch 2 done" in out.splitlines()
+        assert any(line.startswith(f"[r{rank}] epoch: 100% 3/3") for line in out.splitlines()), out
+
+
+def test_watch_draws_a_live_run_on_a_terminal(tmp_path):
+    """On a terminal, a live run is drawn as live bars; what stays is the final state, cursor visible."""
+    path = tmp_path / "run.jsonl"
+    runs = []
+    result = run_in_pty(
+        f"from trainbar.cli import main; raise SystemExit(main({watch_command(path)[3:]!r}))",
+        cols=90,
+        timeout=60,
+        triggers=[(b"waiting for", lambda session: runs.append(producer(path)))],
+    )
+    assert finish(runs[0])[0] == 0
+    assert result.returncode == 0, result
+    assert result.lines[:3] == ["epoch 0 done", "epoch 1 done", "epoch 2 done"], result
+    assert re.fullmatch(r"epoch: 100%\|█{40}\| 3/3 \[00:0\d, [\d.]+(it/s|s/it)\]", result.lines[3]), result
+    assert len(result.lines) == 4 and not result.screen.cursor.hidden, result
+    assert result.screen.overflows == [], result
+    assert result.frames > 5, result  # drawn live, not once at the end
+
+
+def test_watch_screen_is_the_runs_own_screen(tmp_path):
+    """The run drawn in one terminal, its event file watched in another: the two screens are the same."""
+    path = tmp_path / "run.jsonl"
+    own = run_in_pty(
+        PRODUCER + 'for _ in trainbar.bar(range(7), desc="eval", unit="batch", ascii=True): trainbar.log(acc=0.5)\n',
+        cols=72,
+        env=child_environment(TRAINBAR_JSONL=str(path)),
+    )
+    watched = run_in_pty(f"from trainbar.cli import main; raise SystemExit(main({watch_command(path)[3:]!r}))", cols=72)
+    assert own.returncode == 0 and watched.returncode == 0, watched
+    assert len(own.lines) == 5 and own.lines[-1].startswith("eval: 100%|#"), own
+    assert watched.lines == own.lines, (own, watched)
+
+
+def test_watch_into_a_pipe_closed_early_ends_quietly(tmp_path):
+    """`trainbar watch run.jsonl | head -1`: once the reader is gone, watch exits 0 without a traceback."""
+    path = tmp_path / "run.jsonl"
+    path.write_text('{"v": 1, "event": "open", "time": 1, "pid": 1, "bar": 1, "parent": null, "n": 0, "total": 9}\n')
+    command = [sys.executable, "-m", "trainbar", "watch", str(path)]
+    proc = subprocess.Popen(command, env=child_environment(TRAINBAR_LOG_INTERVAL="0.05"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b"it: 0% 0/9")
+    proc.stdout.close()
+    assert proc.wait(timeout=30) == 0
+    assert proc.stderr.read() == b""

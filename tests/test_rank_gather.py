@@ -105,6 +105,11 @@ def test_the_read_is_one_request(manual):
     assert store.operations() == ["set", "multi_get"]
 
 
+@pytest.mark.reliability(
+    "Distributed",
+    "reading every rank is slow (a huge job, a loaded machine)",
+    "reads are spaced out to stay within 2% of a core",
+)
 def test_slow_reads_are_spaced_out(manual):
     """A read that takes 0.1 s is not repeated for 5 s: reading stays within 2% of a core."""
     clock, display = manual
@@ -211,6 +216,11 @@ def test_the_bar_goes_on_without_the_summary_after_a_failure(manual):
     assert stream.getvalue().splitlines()[-1] == "train: 10% 10/100 elapsed 00:00 ?it/s done"
 
 
+@pytest.mark.reliability(
+    "Distributed",
+    "the store fails on a rank that does not draw",
+    "that rank stops publishing, silently; its loop goes on",
+)
 def test_ranks_that_do_not_draw_fail_quietly(manual):
     """A non-drawing rank whose store fails stops publishing without printing anything."""
     clock, display = manual
@@ -272,6 +282,11 @@ def test_gathering_can_be_turned_off(manual, monkeypatch):
     assert attach(manual[1]) is None
 
 
+@pytest.mark.reliability(
+    "Distributed",
+    "every rank's progress gathered while the loop runs",
+    "no store request ever runs on the training thread",
+)
 def test_store_calls_never_run_on_the_training_thread(monkeypatch):
     """With the real threads, every store request comes from trainbar's own thread."""
     monkeypatch.setattr(RankGatherer, "interval", 0.01)

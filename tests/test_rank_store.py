@@ -48,6 +48,11 @@ def test_connects_to_the_agent_store_and_reads_every_rank(manual, agent_store):
     assert [state.state for state in g.view.ranks] == ["running", "running", "missing"]
 
 
+@pytest.mark.reliability(
+    "Distributed",
+    "the job's store dies mid-run (its TCPStore server stops)",
+    "one warning on the drawing rank; its bars go on without the other ranks",
+)
 def test_a_store_that_goes_away_turns_gathering_off(manual, agent_store):
     """When the store's server dies, one warning, and the bar goes on drawing."""
     clock, display = manual

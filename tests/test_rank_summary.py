@@ -1,5 +1,7 @@
 """The job view: slowest, fastest and behind ranks, stopped heartbeats, one line at any scale."""
 
+import pytest
+
 from trainbar.distributed.record import EXITED, Level, Record, decode, encode
 from trainbar.distributed.summary import Heartbeats, build
 
@@ -136,6 +138,11 @@ def test_placeholders_and_garbage_decode_to_nothing():
     assert decode(b"-") is None and decode(b"") is None and decode(b"[1,not json") is None
 
 
+@pytest.mark.reliability(
+    "Distributed",
+    "a record under our key prefix that is not a number where a count should be",
+    "it is dropped; the other ranks are still summed up",
+)
 def test_a_record_with_a_counter_that_is_not_a_number_is_no_record():
     """A record whose counter is text (another program under our prefix) is dropped."""
     raw = encode(rank(5)).replace(b"[[5,", b'[["5",')

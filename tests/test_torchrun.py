@@ -72,6 +72,11 @@ def test_the_slower_rank_is_named(four_ranks):
     assert any("behind: r3;" in line and "slowest r3 -" in line for line in bar_lines(four_ranks.stderr))
 
 
+@pytest.mark.reliability(
+    "Distributed",
+    "a rank exits abruptly under torchrun (os._exit)",
+    "the drawing rank names it (no heartbeat) and goes on",
+)
 def test_a_rank_that_dies_is_named(four_ranks):
     """Rank 2 exits abruptly; its heartbeat stops and the drawing rank says so."""
     assert four_ranks.returncode != 0  # torchrun reports the dead rank too

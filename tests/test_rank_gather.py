@@ -90,6 +90,22 @@ def test_the_drawing_rank_shows_the_job_on_its_bar(manual):
     )
 
 
+def test_other_notes_on_the_bar_are_kept(manual):
+    """The summary takes its own place on the bar: another listener's note (a stall) stays."""
+    clock, display = manual
+    store = FakeStore()
+    g = gatherer(display, clock, store)
+    stream = io.StringIO()
+    b = trainbar.bar(total=100, desc="train", file=stream)
+    b._notes["stall"] = "stalled 40s"
+    publish_as(store, 1, 0, clock)
+    display.tick()
+    g.step()
+    display.tick()
+    b.close()
+    assert stream.getvalue().splitlines()[-1].endswith("?it/s stalled 40s 4 ranks; all in step done")
+
+
 def test_the_read_is_one_request(manual):
     """The drawing rank reads all ranks with one multi_get per publication interval."""
     clock, display = manual

@@ -28,6 +28,11 @@ def test_slowest_and_fastest_are_named_relative_to_the_drawing_rank():
     assert text == "4 ranks; slowest r1 -1, fastest r2 +1"
 
 
+def test_ranks_at_the_same_place_are_in_step():
+    """When every rank is at the same place, nobody is slowest or fastest."""
+    assert view({0: rank(50), 1: rank(50), 2: rank(50)}).text(0) == "3 ranks; all in step"
+
+
 def test_ranks_in_step_name_nobody_behind():
     """A step or two apart is normal for synchronous ranks: nobody is called behind."""
     assert "behind" not in view({0: rank(50), 1: rank(48), 2: rank(50)}).text(0)

@@ -94,7 +94,7 @@ class Bar:
         self._bar_format = _text("bar_format", bar_format)
         self._desc_separator = ": "
         self._prefix = _leader.line_prefix()
-        self._notes: tuple = ()  # (name, text) pairs that display listeners add after the metrics
+        self._notes: dict = {}  # listener name -> text shown after the metrics (the ranks' summary)
         if file is not None and not callable(getattr(file, "write", None)):
             raise TypeError(f"file must be a writable text stream, got {type(file).__name__}")
 
@@ -263,7 +263,7 @@ class Bar:
             unit=_format.sanitize(self._unit),
             unit_scale=self._unit_scale,
             unit_divisor=self._unit_divisor,
-            metrics=_metrics.render(self._metrics) + self._notes,
+            metrics=_metrics.render(self._metrics) + tuple(("", text) for text in self._notes.values()),
             status=self._status,
             depth=self._depth,
             path=tuple(reversed(path)),

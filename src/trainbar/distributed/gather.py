@@ -29,6 +29,7 @@ READ_SHARE = 0.02  # at most this share of one core goes to reading: large jobs 
 FIRST_WAIT = 0.2  # seconds before the first publication: enough for the display to sample the bars
 MEMBERS_REFRESH = 10  # reads between refreshes of a node's member list
 DEFAULT_TIMEOUT = 10.0
+NOTE = "ranks"  # our entry in Bar._notes, beside other listeners' (the stall watchdog's)
 
 
 def heartbeat_timeout() -> float:
@@ -94,7 +95,7 @@ class RankGatherer:
         chain = self._chain()
         if self.off:
             for bar in chain:
-                bar._notes = ()
+                bar._notes.pop(NOTE, None)
             self.display.unsubscribe(self)
             return
         levels = [_level(bar, now) for bar in chain]
@@ -114,7 +115,10 @@ class RankGatherer:
         texts = self._texts
         for depth, bar in enumerate(chain):
             text = texts.get(depth)
-            bar._notes = (("", text),) if text else ()
+            if text:
+                bar._notes[NOTE] = text
+            else:
+                bar._notes.pop(NOTE, None)
 
     def _chain(self) -> list:
         bar = self.display.innermost()

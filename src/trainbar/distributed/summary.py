@@ -246,7 +246,10 @@ def describe(view: JobView, depth: int) -> str:
         parts.append("exited: " + _names(view.exited))
     if view.missing:
         parts.append("not reporting: " + _names(view.missing))
-    if summary is not None:
+    spread = None if summary is None else summary.offset(summary.fastest, summary.slowest)
+    if spread is not None and round(spread) == 0:
+        parts.append("all in step")
+    elif summary is not None:
         slowest = _where(summary, summary.slowest, view.reader)
         fastest = _where(summary, summary.fastest, view.reader)
         parts.append(f"slowest {slowest}, fastest {fastest}")

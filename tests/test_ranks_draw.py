@@ -126,6 +126,14 @@ def test_minus_one_is_the_last_rank(manual, ranks, monkeypatch):
     assert _leader.draws()
 
 
+def test_a_rank_number_outside_the_job_warns_and_keeps_rank_zero(manual, ranks, monkeypatch):
+    """TRAINBAR_RANKS=7 in a job of 4 ranks is reported, and rank 0 draws."""
+    monkeypatch.setenv("TRAINBAR_RANKS", "7")
+    ranks(0, world=4)
+    with pytest.warns(RuntimeWarning, match="not a rank of this job"):
+        assert _leader.draws()
+
+
 def test_unknown_setting_warns_and_keeps_rank_zero(manual, ranks, monkeypatch):
     """A TRAINBAR_RANKS value that means nothing is reported, and rank 0 draws."""
     monkeypatch.setenv("TRAINBAR_RANKS", "everyone-please")

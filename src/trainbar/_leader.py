@@ -18,9 +18,8 @@ resort.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
+import threading
 
 from . import _rank
 
@@ -31,6 +30,7 @@ _lock_fd: int | None = None
 _lock_path: str | None = None
 _leader_of: str | None = None  # the lock this process decided on, once it has
 _is_leader = False
+_deciding = threading.Lock()
 
 
 def policy() -> tuple:
@@ -59,6 +59,11 @@ def draws() -> bool:
         return True
     if kind == NODE:
         return node_leader(info)
+    if not -info.world_size <= chosen < info.world_size:
+        from ._env import _warn_once
+
+        _warn_once(f"TRAINBAR_RANKS={chosen} is not a rank of this job (world size {info.world_size}); rank 0 draws")
+        chosen = 0
     return info.rank == chosen % info.world_size
 
 
@@ -84,17 +89,20 @@ def line_prefix() -> str:
 def node_leader(info: _rank.RankInfo | None = None) -> bool:
     """Whether this process leads its node: it holds the node's lock (or, failing that, is local 0)."""
     global _leader_of, _is_leader
-    if _leader_of is not None:
-        return _is_leader  # decided once per process (forget() starts over)
-    info = _rank.rank_info() if info is None else info
-    name = _lock_name(_rank.job_id(), _rank.node_key(info))
-    held = _try_lock(name)
-    _leader_of = name
-    _is_leader = info.local_rank == 0 if held is None else held
-    return _is_leader
+    with _deciding:  # two threads asking at once must not take the lock against each other
+        if _leader_of is not None:
+            return _is_leader  # decided once per process (forget() starts over)
+        info = _rank.rank_info() if info is None else info
+        name = _lock_name(_rank.job_id(), _rank.node_key(info))
+        held = _try_lock(name)
+        _leader_of = name
+        _is_leader = info.local_rank == 0 if held is None else held
+        return _is_leader
 
 
 def _lock_name(job: str, node: str) -> str:
+    import hashlib  # only a node-leader election needs it: `import trainbar` stays light
+
     digest = hashlib.sha1(f"{job}\0{node}".encode()).hexdigest()[:16]
     uid = os.getuid() if hasattr(os, "getuid") else 0
     return f"trainbar-{uid}-{digest}.lock"
@@ -103,7 +111,11 @@ def _lock_name(job: str, node: str) -> str:
 def _lock_dir() -> str:
     # /dev/shm is local to the machine on every Linux; a temp dir may be on a shared filesystem,
     # where the job and node in the name still keep nodes apart.
-    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        return "/dev/shm"
+    import tempfile
+
+    return tempfile.gettempdir()
 
 
 def _try_lock(name: str) -> bool | None:
@@ -161,7 +173,8 @@ def forget() -> None:
 
 def _forget_in_child() -> None:
     # A forked child shares the parent's lock; it must not believe it leads the node too.
-    global _lock_fd, _lock_path, _leader_of, _is_leader, in_forked_child
+    global _lock_fd, _lock_path, _leader_of, _is_leader, in_forked_child, _deciding
+    _deciding = threading.Lock()  # a thread of the parent may have held it at the fork
     _lock_fd = _lock_path = None
     _leader_of, _is_leader = None, False
     in_forked_child = True

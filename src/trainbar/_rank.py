@@ -13,13 +13,12 @@ asking it is a local call, never a collective. torch is never imported here.
 from __future__ import annotations
 
 import os
-import socket
 import sys
-from collections import namedtuple
+from operator import itemgetter
 
 
-class RankInfo(namedtuple("RankInfo", "rank world_size local_rank local_world_size node launcher")):
-    """Where this process sits in a job.
+class RankInfo(tuple):
+    """Where this process sits in a job: ``(rank, world_size, local_rank, local_world_size, node, launcher)``.
 
     ``rank`` and ``world_size`` are always set (0 and 1 for a single process). ``local_rank``,
     ``local_world_size`` and ``node`` (the node's index) are None when the launcher does not say.
@@ -27,11 +26,36 @@ class RankInfo(namedtuple("RankInfo", "rank world_size local_rank local_world_si
     ``mpich``, ``mvapich2``, ``slurm``, ``lsf``, ``horovod``, ``torch.distributed``), or None.
     """
 
+    # A tuple written out rather than a namedtuple: building one costs more at `import trainbar`
+    # than the rest of this module.
     __slots__ = ()
+    _fields = ("rank", "world_size", "local_rank", "local_world_size", "node", "launcher")
+
+    def __new__(cls, rank, world_size, local_rank, local_world_size, node, launcher):
+        return tuple.__new__(cls, (rank, world_size, local_rank, local_world_size, node, launcher))
+
+    rank = property(itemgetter(0))
+    world_size = property(itemgetter(1))
+    local_rank = property(itemgetter(2))
+    local_world_size = property(itemgetter(3))
+    node = property(itemgetter(4))
+    launcher = property(itemgetter(5))
 
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
+
+    def _replace(self, **changes) -> "RankInfo":
+        return RankInfo(*(changes.pop(name, value) for name, value in zip(self._fields, self)))
+
+    def _asdict(self) -> dict:
+        return dict(zip(self._fields, self))
+
+    def __getnewargs__(self) -> tuple:
+        return tuple(self)
+
+    def __repr__(self) -> str:
+        return "RankInfo(" + ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, self)) + ")"
 
 
 SINGLE = RankInfo(0, 1, 0, 1, 0, None)
@@ -190,6 +214,8 @@ def job_id(environ=None) -> str:
 
 
 def hostname() -> str:
+    import socket  # here, not at the top: `import trainbar` stays light
+
     try:
         return socket.gethostname() or "localhost"
     except Exception:

@@ -135,7 +135,13 @@ class LogChannel(_Channel):
         pass
 
 
-_CHANNEL_TYPES = {_env.TTY: TerminalChannel, _env.LOG: LogChannel}
+def _notebook_channel(display: "Display", stream) -> _Channel:
+    from ._notebook import NotebookChannel  # only notebooks pay for importing it
+
+    return NotebookChannel(display, stream)
+
+
+_CHANNEL_TYPES = {_env.TTY: TerminalChannel, _env.LOG: LogChannel, _env.NOTEBOOK: _notebook_channel}
 
 
 class Display:

@@ -1,16 +1,19 @@
 """Where are we: the one place that decides how a stream is drawn to, and reads the environment.
 
 Precedence, highest first: the call's own argument (``disable=``), then ``TRAINBAR_*`` variables
-and the rank rule (only the drawing ranks of a distributed job draw), then common standards (``NO_COLOR``, ``FORCE_COLOR``, ``TERM=dumb``, ``CI``), then ``isatty()``.
+and the rank rule (only the drawing ranks of a distributed job draw), then a Jupyter kernel's own
+output streams, then common standards (``NO_COLOR``, ``FORCE_COLOR``,
+``TERM=dumb``, ``CI``), then ``isatty()``.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
-MODES = ("tty", "log", "off")
-TTY, LOG, OFF = MODES
+MODES = ("tty", "log", "off", "notebook")
+TTY, LOG, OFF, NOTEBOOK = MODES
 DEFAULT_LOG_INTERVAL = 30.0
 _CI_VARIABLES = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD")
 
@@ -20,7 +23,7 @@ def _flag(name: str) -> bool:
 
 
 def choose_mode(stream: object, disable: bool | None = None) -> str:
-    """Decide how bars on ``stream`` are drawn: ``tty``, ``log`` or ``off``."""
+    """Decide how bars on ``stream`` are drawn: ``tty``, ``log``, ``notebook`` or ``off``."""
     if disable:
         return OFF
     if disable is None and (_flag("TRAINBAR_DISABLE") or not rank_draws()):
@@ -31,7 +34,7 @@ def choose_mode(stream: object, disable: bool | None = None) -> str:
             return _detect(stream)
         return forced
     if forced not in ("", "auto"):
-        _warn_once(f"TRAINBAR_MODE={forced!r} is not one of auto, tty, log, off; using auto")
+        _warn_once(f"TRAINBAR_MODE={forced!r} is not one of auto, tty, log, notebook, off; using auto")
     return _detect(stream)
 
 
@@ -43,6 +46,9 @@ def rank_draws() -> bool:
 
 
 def _detect(stream: object) -> str:
+    # Before CI and TERM: a kernel run in CI (nbclient, papermill) still writes a notebook.
+    if is_notebook_stream(stream):
+        return NOTEBOOK
     if not is_terminal(stream):
         return LOG
     if os.environ.get("TERM", "") == "dumb" or any(_flag(v) for v in _CI_VARIABLES):
@@ -59,6 +65,34 @@ def is_terminal(stream: object) -> bool:
         return bool(isatty())
     except Exception:
         return False
+
+
+def in_notebook_kernel() -> bool:
+    """True inside a Jupyter kernel (Notebook, JupyterLab, VS Code, Colab), False in a terminal
+    IPython or plain Python. Looks only at what is already imported: importing IPython here would
+    cost a second, and its presence alone says nothing."""
+    if "ipykernel" not in sys.modules:
+        return False
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    if get_ipython is None:
+        return False
+    try:
+        shell = get_ipython()
+        if shell is None:
+            return False
+        if any(cls.__name__ == "ZMQInteractiveShell" for cls in type(shell).__mro__):
+            return True
+        return "IPKernelApp" in shell.config  # kernels whose shell class has another name
+    except Exception:
+        return False
+
+
+def is_notebook_stream(stream: object) -> bool:
+    """A kernel's own stdout or stderr: what is written there lands in the running cell.
+    A file the user opened, even inside a notebook, is not one."""
+    module = getattr(type(stream), "__module__", "") or ""
+    return module.startswith("ipykernel.") and in_notebook_kernel()
 
 
 def terminal_width(stream: object, default: int = 80) -> int:

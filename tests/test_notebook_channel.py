@@ -1,0 +1,308 @@
+"""The notebook channel, driven by a fake clock, drawing into a recorded cell instead of a kernel.
+
+The real kernel, server and browser are exercised in test_notebook_kernel.py and
+test_notebook_lab.py; here every timing rule is checked exactly.
+"""
+
+import re
+import warnings
+
+import pytest
+
+import trainbar
+from trainbar import _history
+from trainbar._notebook import BURST, INTERVAL, MAX_ROWS, MIN_GAP, NotebookChannel
+from trainbar.renderers.html import DONE_COLOUR, INTERRUPTED_COLOUR
+
+
+class Cell:
+    """What a notebook cell holds: outputs in order, with display updates applied in place."""
+
+    def __init__(self):
+        self.outputs = []  # {"id": display id, "bundle": {...}} or {"stream": text}
+        self.messages = []  # ("show" | "update", display id) as sent
+        self.hooks = []
+
+    # the sink's side
+    def show(self, bundle):
+        display_id = f"d{len(self.messages)}"
+        self.outputs.append({"id": display_id, "bundle": bundle})
+        self.messages.append(("show", display_id))
+        return display_id
+
+    def update(self, display_id, bundle):
+        for output in self.outputs:
+            if output.get("id") == display_id:
+                output["bundle"] = bundle
+        self.messages.append(("update", display_id))
+
+    # the user's side: what print() and trainbar.write() reach
+    def write(self, text):
+        self.outputs.append({"stream": text})
+
+    def flush(self):
+        pass
+
+    def end(self):
+        """The cell finishes: IPython runs its post_execute hooks."""
+        for hook in self.hooks:
+            hook()
+
+    @property
+    def displays(self):
+        return [o for o in self.outputs if "id" in o]
+
+    def html(self, index=-1):
+        return self.displays[index]["bundle"]["text/html"]
+
+    def text(self, index=-1):
+        return self.displays[index]["bundle"]["text/plain"]
+
+
+@pytest.fixture
+def cell(monkeypatch):
+    monkeypatch.setenv("TRAINBAR_MODE", "notebook")
+    recorded = Cell()
+
+    class Sink:
+        def show(self, bundle):
+            return recorded.show(bundle)
+
+        def update(self, display_id, bundle):
+            recorded.update(display_id, bundle)
+
+        def after_each_cell(self, callback):
+            if callback not in recorded.hooks:
+                recorded.hooks.append(callback)
+
+    monkeypatch.setattr(NotebookChannel, "sink_type", Sink)
+    return recorded
+
+
+def rows(html):
+    return re.findall(r'class="trainbar-desc trainbar-(\w+)"[^>]*>([^<]*)<', html)
+
+
+def test_a_bar_is_one_output_shown_when_it_starts(manual, cell):
+    """Opening a top-level bar shows its output at once, before any tick."""
+    b = trainbar.bar(total=10, desc="train", file=cell)
+    assert cell.messages == [("show", "d0")]
+    assert "0/10" in cell.text()
+    b.close()
+
+
+def test_updates_replace_the_output_in_place(manual, cell):
+    """Progress is drawn by updating the same output, never by adding new ones."""
+    clock, display = manual
+    b = trainbar.bar(total=10, desc="train", file=cell)
+    for _ in range(5):
+        clock.advance(INTERVAL)
+        b.update(1)
+        display.tick()
+    assert len(cell.displays) == 1 and cell.messages.count(("update", "d0")) == 5
+    assert "5/10" in cell.text()
+    b.close()
+
+
+def test_final_state_is_drawn_at_close_without_waiting_for_a_tick(manual, cell):
+    """Closing draws 100% in green at once, so a saved notebook holds the end state."""
+    clock, display = manual
+    for _ in trainbar.bar(range(200), desc="train", file=cell):
+        clock.advance(0.001)
+    assert rows(cell.html()) == [("done", "train")]
+    assert "200/200" in cell.text() and "100%" in cell.text()
+    assert f"width:100.0%;height:100%;background-color:{DONE_COLOUR}" in cell.html()
+
+
+def test_redraws_are_throttled_to_about_four_a_second(manual, cell):
+    """However often the display ticks and the loop steps, a frame is sent at most every INTERVAL."""
+    clock, display = manual
+    b = trainbar.bar(total=100_000, file=cell)
+    for _ in range(1000):  # 10 seconds, ticked every 10 ms, 100 steps a tick
+        clock.advance(0.01)
+        b.update(100)
+        display.tick()
+    updates = cell.messages.count(("update", "d0"))
+    assert 10 / INTERVAL * 0.8 <= updates <= 10 / MIN_GAP + 1
+    b.close()
+
+
+def test_an_unchanged_frame_is_not_sent_again(manual, cell):
+    """Ticks that would draw the same frame send nothing."""
+    clock, display = manual
+    b = trainbar.bar(total=10, file=cell)
+    clock.advance(INTERVAL)
+    b.update(1)
+    display.tick()
+    sent = len(cell.messages)
+    for _ in range(3):
+        clock.advance(INTERVAL / 4)  # same second, same count: the same picture
+        display.tick()
+    assert len(cell.messages) == sent
+    b.close()
+
+
+def test_nested_bars_are_indented_rows_of_the_same_output(manual, cell):
+    """Inner bars are drawn inside their top-level bar's output."""
+    clock, display = manual
+    outer = trainbar.bar(total=2, desc="epoch", file=cell)
+    inner = trainbar.bar(total=5, desc="step", file=cell)
+    clock.advance(INTERVAL)
+    inner.update(2)
+    display.tick()
+    assert len(cell.displays) == 1
+    assert rows(cell.html()) == [("running", "epoch"), ("running", "step")]
+    assert cell.text().splitlines()[1].startswith("  step:")
+    inner.close()
+    outer.close()
+
+
+def test_finished_inner_bars_vanish_with_leave_false_and_stay_with_leave_true(manual, cell):
+    """leave=False rows disappear at close; leave=True rows stay, finished."""
+    clock, display = manual
+    outer = trainbar.bar(total=2, desc="epoch", file=cell)
+    for name, leave in (("train", False), ("val", True)):
+        for _ in trainbar.bar(range(3), desc=name, leave=leave, file=cell):
+            clock.advance(0.1)
+    clock.advance(INTERVAL)
+    display.tick()
+    assert rows(cell.html()) == [("running", "epoch"), ("done", "val")]
+    outer.close()
+    assert rows(cell.html()) == [("done", "epoch"), ("done", "val")]
+
+
+def test_a_top_level_bar_with_leave_false_leaves_an_empty_output(manual, cell):
+    """A transient top-level bar is wiped at close."""
+    clock, display = manual
+    for _ in trainbar.bar(range(3), leave=False, file=cell):
+        clock.advance(0.1)
+    assert cell.displays[0]["bundle"] == {"text/plain": "", "text/html": ""}
+
+
+def test_an_exception_marks_the_frame_interrupted_in_red_where_it_stopped(manual, cell):
+    """The loop's exception propagates; the output shows the bar stopped at 42/100, in red."""
+    clock, display = manual
+    with pytest.raises(ValueError):
+        for i in trainbar.bar(range(100), desc="train", file=cell):
+            clock.advance(0.01)
+            if i == 42:
+                raise ValueError("boom")
+    assert rows(cell.html()) == [("interrupted", "train")]
+    assert "42/100" in cell.text() and "interrupted" in cell.text()
+    assert f"background-color:{INTERRUPTED_COLOUR}" in cell.html()
+
+
+def test_writes_land_in_order_and_a_later_bar_opens_a_new_output(manual, cell):
+    """Messages printed during a bar follow its output; a bar opened after them comes below them."""
+    clock, display = manual
+    for epoch in trainbar.bar(range(2), desc="first", file=cell):
+        clock.advance(1.0)
+        trainbar.write(f"epoch {epoch} done", file=cell)
+    trainbar.write("between", file=cell)
+    for _ in trainbar.bar(range(2), desc="second", file=cell):
+        clock.advance(1.0)
+    layout = [o.get("stream") or rows(o["bundle"]["text/html"]) for o in cell.outputs]
+    assert layout == [[("done", "first")], "epoch 0 done\n", "epoch 1 done\n", "between\n", [("done", "second")]]
+
+
+def test_a_flood_of_tiny_top_level_bars_is_bounded_and_gathered(manual, cell):
+    """Thousands of bars opened and closed at once cost a bounded number of messages."""
+    clock, display = manual
+    for j in range(1000):
+        for _ in trainbar.bar(range(2), desc=f"tiny {j}", file=cell):
+            pass
+    assert len(cell.messages) <= 2 * BURST
+    clock.advance(INTERVAL)
+    display.tick()
+    assert len(cell.messages) <= 2 * BURST + 1
+    last = rows(cell.html())
+    assert len(last) == MAX_ROWS and last[-1] == ("done", "tiny 999")
+    assert "more bars not shown" in cell.html()
+
+
+def test_rows_beyond_the_cap_are_folded_into_a_note(manual, cell):
+    """Fifty finished inner bars leave the outer bar, a note, and the most recent ones."""
+    clock, display = manual
+    with trainbar.bar(total=50, desc="epoch", file=cell) as outer:
+        for k in range(50):
+            for _ in trainbar.bar(range(2), desc=f"run {k}", file=cell):
+                clock.advance(0.01)
+            outer.update(1)
+    shown = rows(cell.html())
+    assert len(shown) == MAX_ROWS
+    assert shown[0] == ("done", "epoch") and shown[-1] == ("done", "run 49")
+    assert f"… {51 - MAX_ROWS} more bars not shown" in cell.text()
+
+
+def test_a_delayed_bar_appears_only_once_its_delay_has_passed(manual, cell):
+    """delay= keeps short loops out of the cell entirely, and shows long ones when due."""
+    clock, display = manual
+    for _ in trainbar.bar(range(3), delay=2.0, file=cell):
+        clock.advance(0.1)
+    assert cell.messages == []
+    b = trainbar.bar(total=10, delay=2.0, file=cell)
+    clock.advance(1.0)
+    display.tick()
+    assert cell.messages == []
+    clock.advance(1.5)
+    display.tick()
+    assert [kind for kind, _ in cell.messages] == ["show"]
+    b.close()
+
+
+def test_the_end_of_the_cell_draws_what_the_budget_held_back(manual, cell):
+    """Out of budget, a closing bar waits; the cell's end draws it while output still goes there."""
+    clock, display = manual
+    held = trainbar.bar(total=3, desc="held", file=cell)
+    elsewhere = Cell()  # another stream: its bars are frames of their own, paid from the same budget
+    for _ in range(BURST):
+        trainbar.bar(total=1, file=elsewhere).close()
+    held.update(3)
+    held.close()
+    assert rows(cell.html(0)) == [("running", "held")]
+    cell.end()
+    assert rows(cell.html(0)) == [("done", "held")]
+
+
+def test_metric_history_is_sampled_at_render_cadence_not_per_step(manual, cell):
+    """Ten thousand logged losses between four redraws make a four-point sparkline."""
+    clock, display = manual
+    b = trainbar.bar(total=10_000, desc="train", file=cell)
+    for tick in range(4):
+        for _ in range(2500):
+            b.update(1, loss=1.0 / (1 + b.n))
+        clock.advance(INTERVAL)
+        display.tick()
+    assert len(_history.history(b)["loss"]) == 4
+    assert cell.html().count('class="trainbar-spark"') == 1
+    b.close()
+
+
+def test_a_failing_notebook_output_is_turned_off_with_one_warning(manual, cell, monkeypatch):
+    """An error while drawing costs one warning; the loop runs to the end."""
+    clock, display = manual
+
+    def broken(display_id, bundle):
+        raise OSError("kernel went away")
+
+    monkeypatch.setattr(cell, "update", broken)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        b = trainbar.bar(range(100), file=cell)
+        for _ in b:
+            clock.advance(INTERVAL)
+            display.tick()
+    assert b.n == 100 and b.status == "done"
+    assert len([w for w in caught if "kernel went away" in str(w.message)]) == 1
+
+
+def test_forced_notebook_mode_without_a_kernel_warns_and_training_goes_on(manual, monkeypatch):
+    """TRAINBAR_MODE=notebook in plain Python: one warning saying why, and the loop completes."""
+    monkeypatch.setenv("TRAINBAR_MODE", "notebook")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        b = trainbar.bar(range(10))
+        for _ in b:
+            pass
+    assert b.n == 10
+    assert [str(w.message) for w in caught if "kernel" in str(w.message)]

@@ -100,3 +100,24 @@ def test_error_inside_a_metric_shows_a_question_mark(manual):
     b.log(loss=broken)
     b.close()
     assert "loss=?" in stream.getvalue()
+
+
+def test_a_failed_stream_is_remembered_by_itself_not_by_its_id():
+    """Once a failed stream is gone, a new stream (which may get its id) is written to again."""
+    import gc
+    import weakref
+
+    from trainbar import _output
+
+    class Broken(io.StringIO):
+        def write(self, text):
+            raise OSError("disk full")
+
+    broken = Broken()
+    with pytest.warns(RuntimeWarning, match="could not write"):
+        trainbar.write("lost", file=broken)
+    assert _output._has_failed(broken)
+    gone = weakref.ref(broken)
+    del broken
+    gc.collect()
+    assert gone() is None  # held weakly: its id can go to a new stream without muting it

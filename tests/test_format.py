@@ -1,6 +1,8 @@
 """Pure formatting: durations, numbers, rates, widths and sanitising."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trainbar import _format
 
@@ -40,7 +42,8 @@ def test_rate_with_unit_scale():
 
 @pytest.mark.parametrize(
     "value, text",
-    [(3, "3"), (0.23146, "0.2315"), (1e-4, "1.000e-4"), (123456.0, "1.235e+5"), (0.0, "0"),
+    [(3, "3"), (0.23146, "0.2315"), (1e-4, "1.000e-4"), (123456.0, "1.235e+5"), (0.0, "0"), (0.5, "0.5000"),
+     (1.0, "1.000"), (1234.0, "1234"), (12345.0, "1.234e+4"), (-2.5, "-2.500"),
      (float("nan"), "nan"), (float("inf"), "inf"), (float("-inf"), "-inf"), (True, "True"), ("ok", "ok")],
 )  # fmt: skip
 def test_number(value, text):
@@ -82,3 +85,36 @@ def test_rate_rounding_never_shows_an_extra_digit(rate, text):
 
 def test_sanitize_removes_bidi_overrides():
     assert _format.sanitize("abc\u202edef\u2066g") == "abcdefg"
+
+
+@given(st.floats(min_value=1e-3, max_value=9999.0))
+def test_numbers_keep_four_significant_digits(value):
+    """Within the plain range every float shows exactly four significant digits, zeros kept."""
+    digits = _format.number(value).replace(".", "").lstrip("0")
+    assert len(digits) == 4
+
+
+def test_numbers_keep_their_width_within_a_decade():
+    """A loss moving from 0.5 to 0.5123 to 0.25 keeps the width of its text."""
+    assert {len(_format.number(v)) for v in (0.5, 0.5123, 0.25, 0.1, 0.999)} == {6}
+
+
+def test_tqdm_style_numbers_drop_trailing_zeros():
+    """stable=False is tqdm's compact form, for the drop-in's postfix."""
+    assert _format.number(0.5, stable=False) == "0.5"
+
+
+def test_sparkline_scales_between_its_extremes():
+    """A falling series reads from the top block to the bottom one."""
+    assert _format.sparkline([8, 7, 6, 5, 4, 3, 2, 1]) == "█▇▆▅▄▃▂▁"
+
+
+def test_sparkline_buckets_a_long_series_into_its_columns():
+    """100 points become 8 columns, each the mean of its share."""
+    assert _format.sparkline(range(100), 8) == "▁▂▃▄▅▆▇█"
+
+
+def test_sparkline_of_a_flat_or_short_series():
+    """A flat series is a flat line; fewer than two finite points draw nothing."""
+    assert _format.sparkline([2.0, 2.0, 2.0]) == "▅▅▅"
+    assert _format.sparkline([1.0, float("nan")]) == ""

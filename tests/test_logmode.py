@@ -23,7 +23,7 @@ def test_start_periodic_and_close_lines(manual, monkeypatch):
     assert len(lines(stream)) == 3
     assert lines(stream)[1].startswith("train: 20% 20/100 elapsed 00:10")
     b.close()
-    assert lines(stream)[-1] == "train: 50% 50/100 elapsed 00:25 2.00it/s loss=0.25 done"
+    assert lines(stream)[-1] == "train: 50% 50/100 elapsed 00:25 2.00it/s loss=0.2500 done"
 
 
 def test_default_interval_is_thirty_seconds(manual):

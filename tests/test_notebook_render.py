@@ -84,7 +84,7 @@ def test_sparkline_is_a_valid_svg_polyline_of_the_history():
     assert len(xs) == len(values)
     assert xs == sorted(xs) and ys == sorted(ys)  # loss falls, so y (downwards) grows
     assert 0 <= min(ys) and max(ys) <= nb.SPARK_HEIGHT
-    assert 'alt="loss: 2 → 0.7 (min 0.7, max 2)"' in img
+    assert 'alt="loss: 2.000 → 0.7000 (min 0.7000, max 2.000)"' in img
 
 
 def test_flat_history_draws_a_flat_line():

@@ -277,6 +277,18 @@ def test_exit_publishes_a_last_record(manual):
     assert decode(store.data["r0"]).state == "exited"
 
 
+def test_a_pause_is_published_as_the_phase(manual):
+    """``with bar.pause("eval")`` makes this rank's published phase ``eval``."""
+    clock, display = manual
+    store = FakeStore()
+    g = gatherer(display, clock, store, reads=False)
+    b = trainbar.bar(total=10, file=io.StringIO())
+    with b.pause("eval"):
+        display.tick()
+        g.step()
+    assert decode(store.data["r0"]).phase == "eval"
+
+
 def test_phase_source_is_published(manual, monkeypatch):
     """A phase source (the stall watchdog's) puts this rank's phase in its record."""
     monkeypatch.setattr(gather, "phase_source", lambda chain: f"data:{len(chain)}")

@@ -91,3 +91,37 @@ def test_log_line_final_states():
 def test_log_line_has_no_control_characters():
     line = log_line(snap(desc="a\rb\x1b[2Kc\nd", unit="\x07u", metrics=(("l\x1bo", "1"),)))
     assert line.isprintable()
+
+
+# --- metrics, pauses and where the time goes (issue 5) ---------------------------------------
+
+FALLING = (("loss", (8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0)),)
+
+
+def test_terminal_line_shows_the_data_share_with_the_rate():
+    """A data-bound loop's share of time waiting sits with the rate."""
+    line = terminal_line(snap(data_share=0.62), 120)
+    assert "[01:02<01:16, 7.20it/s, data 62%] loss=0.231" in line
+
+
+def test_log_line_shows_the_data_share_and_the_pause():
+    """The log line says ``data 62%`` and ``paused (eval)``."""
+    line = log_line(snap(data_share=0.62, phase="eval"))
+    assert line.endswith("7.20it/s data 62% paused (eval) loss=0.231")
+
+
+def test_terminal_line_shows_the_phase_instead_of_the_rate():
+    """While paused, the phase's name takes the rate's place."""
+    assert "[01:02<01:16, eval]" in terminal_line(snap(phase="eval"), 120)
+
+
+def test_terminal_line_draws_the_loss_history_after_its_value():
+    """The sparkline follows the loss value; other metrics keep their place."""
+    line = terminal_line(snap(metrics=(("loss", "1.000"), ("lr", "0.1000")), history=FALLING), 120)
+    assert line.endswith("loss=1.000 █▇▆▅▄▃▂▁ lr=0.1000")
+
+
+def test_no_sparkline_in_ascii_mode():
+    """An ASCII bar gets no block characters at all."""
+    line = terminal_line(snap(history=FALLING, ascii=True), 120)
+    assert not set(_format.SPARK_BLOCKS) & set(line)

@@ -14,7 +14,8 @@ from ptyrun import child_environment, run_in_pty  # noqa: E402
 
 PRODUCER = textwrap.dedent(
     """
-    import time, trainbar
+    import time, trainbar, warnings
+    warnings.simplefilter("ignore")  # the NaN metric's one-time warning is not part of the bars
     for epoch in trainbar.bar(range(3), desc="epoch"):
         for step in trainbar.bar(range(25), desc="train", leave=False):
             time.sleep(0.02)

@@ -6,7 +6,7 @@ import math
 import sys
 import threading
 
-from . import _clock, _display, _env, _format, _leader, _metrics
+from . import _clock, _display, _env, _format, _leader, _metrics, _timing
 from ._iterate import iterate
 from ._rate import RateEstimator
 from ._state import DONE, INTERRUPTED, RUNNING, Snapshot
@@ -49,7 +49,7 @@ class Bar:
         "_metrics", "_start", "_end", "_status", "_estimator", "_initial", "_ascii", "_ncols",
         "_bar_format", "_desc_separator", "_colour", "_delay", "_prefix",
         "_parent", "_depth", "_lineage", "_channel", "_thread_id", "_next_log",
-        "_data_wait", "_step_time", "_clean_desc", "_notes", "__weakref__",
+        "_data_wait", "_step_time", "_clean_desc", "_readout", "_phase", "_notes", "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -101,6 +101,8 @@ class Bar:
         self._iterable = iterable
         self._n = self._initial
         self._metrics: dict = {}
+        self._readout = _metrics.Readout(self)
+        self._phase: str | None = None  # the name of the pause in progress
         self._start = _clock.now()
         self._end: float | None = None
         self._status = RUNNING
@@ -129,11 +131,25 @@ class Bar:
         except TypeError:
             raise TypeError(f"update(n=...) must be a number, got {type(n).__name__} {n!r}") from None
         if metrics:
-            self._metrics.update(metrics)
+            _metrics.keep(self._metrics, metrics)
 
     def log(self, **metrics) -> None:
-        """Attach metrics (numbers, numpy or torch scalars, or callables); read when drawn."""
-        self._metrics.update(metrics)
+        """Attach metrics (numbers, numpy values, torch tensors on any device, or callables).
+
+        Nothing is read now: values are read when a frame is drawn, a CUDA tensor without any
+        device synchronisation.
+        """
+        _metrics.keep(self._metrics, metrics)
+
+    def pause(self, phase: str = "paused"):
+        """``with bar.pause("eval"):`` leaves that stretch out of the rate, and shows ``phase``.
+
+        The bars this one is nested in pause too. Paused time still counts in the ETA: a
+        periodic evaluation is expected again at its average cost and spacing.
+        """
+        from ._pause import Pause
+
+        return Pause(self, _text("phase", phase, allow_none=False))
 
     def set(self, n) -> None:
         """Move to the absolute position ``n`` (for framework callbacks that know the step)."""
@@ -201,8 +217,8 @@ class Bar:
 
     @property
     def metrics(self) -> dict:
-        """The metrics as logged (values unread)."""
-        return dict(self._metrics)
+        """The metrics as logged (values unread, tensors detached)."""
+        return _metrics.logged(self._metrics)
 
     @property
     def elapsed(self) -> float:
@@ -213,13 +229,14 @@ class Bar:
     @property
     def rate(self) -> float | None:
         """Items per second over the recent window, or None before the first item."""
-        return self._estimator.rate(self._end if self._end is not None else _clock.now(), self._n)
+        now = self._end if self._end is not None else _clock.now()
+        return self._estimator.rate(now, self._estimator.known_progress(self._n))
 
     @property
     def eta(self) -> float | None:
         """Seconds left at the current rate, or None when the total or rate is unknown."""
         now = self._end if self._end is not None else _clock.now()
-        return self._estimator.eta(now, self._n, self._total)
+        return self._estimator.eta(now, self._estimator.known_progress(self._n), self._total)
 
     @property
     def data_wait(self) -> float | None:
@@ -227,6 +244,21 @@ class Bar:
         if self._step_time <= 0:
             return None
         return min(1.0, self._data_wait / self._step_time)
+
+    @property
+    def data_time(self) -> float | None:
+        """Seconds spent waiting for the next item (timed loops only), or None."""
+        return self._data_wait if self._step_time > 0 else None
+
+    @property
+    def compute_time(self) -> float | None:
+        """Seconds spent in the loop body, between items (timed loops only), or None."""
+        return max(self._step_time - self._data_wait, 0.0) if self._step_time > 0 else None
+
+    @property
+    def phase(self) -> str | None:
+        """The name of the pause in progress (``with bar.pause("eval")``), or None."""
+        return self._phase
 
     def __len__(self) -> int:
         if self._total is None:
@@ -245,6 +277,7 @@ class Bar:
     def _snapshot(self, now: float) -> Snapshot:
         if self._end is not None:
             now = self._end
+        progress = self._estimator.known_progress(self._n)
         n = self._n
         if self._clean_desc is None:
             self._clean_desc = _format.sanitize(self._desc)
@@ -258,12 +291,16 @@ class Bar:
             n=n,
             total=self._total,
             elapsed=now - self._start,
-            rate=self._estimator.rate(now, n),
-            eta=self._estimator.eta(now, n, self._total),
+            rate=self._estimator.rate(now, progress),
+            eta=self._estimator.eta(now, progress, self._total),
             unit=_format.sanitize(self._unit),
             unit_scale=self._unit_scale,
             unit_divisor=self._unit_divisor,
-            metrics=_metrics.render(self._metrics) + tuple(("", text) for text in self._notes.values()),
+            metrics=_metrics.render(self, final=self._status != RUNNING)
+            + tuple(("", text) for text in self._notes.values()),
+            history=_metrics.series(self),
+            phase=None if self._phase is None or self._status != RUNNING else _format.sanitize(self._phase),
+            data_share=_timing.share(self),
             status=self._status,
             depth=self._depth,
             path=tuple(reversed(path)),

@@ -15,7 +15,7 @@ import sys
 import threading
 import weakref
 
-from . import _clock, _env
+from . import _clock, _env, _rate
 from ._state import DONE, INTERRUPTED
 from .renderers.ansi import terminal_line
 from .renderers.plain import log_line
@@ -254,10 +254,7 @@ class Display:
         """Redraw whatever is due. The ticker thread calls this; tests call it by hand."""
         with self.lock:
             now = _clock.now()
-            for ref in self._open:
-                bar = ref()
-                if bar is not None:
-                    bar._estimator.observe(now, bar._n)
+            _rate.observe_bars([bar for bar in (ref() for ref in self._open) if bar is not None], now)
             for channel in list(self._channels.values()):
                 self._guard(channel, channel.tick, now)
             if self._listeners:

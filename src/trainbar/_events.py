@@ -17,6 +17,7 @@ import time
 import weakref
 
 from . import _clock, _env, _metrics
+from ._state import RUNNING
 
 DEFAULT_INTERVAL = 5.0
 _IDLE_TICK = 1.0  # the ticker's own pace when nothing faster is drawn; progress is due on it
@@ -90,7 +91,7 @@ class EventStream:
             identity=self.identity,
             bar=self._ids[bar],
             parent=self._ids.get(parent) if parent is not None else None,
-            metrics=_metric_values(bar._metrics),
+            metrics=_metrics.values(bar, final=bar._status != RUNNING),
             **extra,
         )
 
@@ -174,17 +175,6 @@ class EventStream:
                 sink.close()
             except Exception:  # noqa: BLE001 - already failing or already closed: nothing to save
                 pass
-
-
-def _metric_values(metrics: dict) -> dict:
-    """The plain value of every metric; one that cannot be read is None (drawn as ``?``)."""
-    values = {}
-    for name, value in list(metrics.items()):
-        try:
-            values[str(name)] = _metrics.read(value)
-        except Exception:  # noqa: BLE001 - a broken metric must not cost the other events
-            values[str(name)] = None
-    return values
 
 
 # --- starting and stopping the stream --------------------------------------------------------

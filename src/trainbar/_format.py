@@ -75,8 +75,12 @@ def _three_digits(value: float) -> str:
     return f"{value:.2f}"
 
 
-def number(value: object) -> str:
-    """A metric value in compact form: four significant digits, NaN and inf spelled out."""
+def number(value: object, stable: bool = True) -> str:
+    """A metric value in compact form: four significant digits, NaN and inf spelled out.
+
+    ``stable`` keeps trailing zeros (``0.5000``, ``1.250``), so a value that changes within
+    its decade keeps its width and the rest of the line does not jitter from frame to frame.
+    """
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -89,11 +93,35 @@ def number(value: object) -> str:
         if value == 0:
             return "0"
         magnitude = abs(value)
-        if 1e-3 <= magnitude < 1e5:
-            text = f"{value:.4g}"
-            return text
+        if 1e-3 <= magnitude < 9999.5:
+            # The limit is where four significant digits would round up to a fifth one.
+            return f"{value:#.4g}".rstrip(".") if stable else f"{value:.4g}"
         return f"{value:.3e}".replace("e-0", "e-").replace("e+0", "e+")
     return sanitize(str(value))
+
+
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values, columns: int = 8) -> str:
+    """The shape of a series in ``columns`` block characters, oldest left.
+
+    Each column is the mean of an equal share of the series, scaled between the smallest and
+    largest column; a flat series is a flat line, non-finite values are left out.
+    """
+    points = [v for v in values if math.isfinite(v)]
+    if len(points) < 2 or columns <= 0:
+        return ""
+    columns = min(columns, len(points))
+    means = []
+    for i in range(columns):
+        share = points[i * len(points) // columns : (i + 1) * len(points) // columns]
+        means.append(sum(share) / len(share))
+    low, high = min(means), max(means)
+    if high - low <= 1e-12 * max(abs(high), abs(low), 1e-300):
+        return SPARK_BLOCKS[len(SPARK_BLOCKS) // 2] * columns
+    top = len(SPARK_BLOCKS) - 1
+    return "".join(SPARK_BLOCKS[round((m - low) / (high - low) * top)] for m in means)
 
 
 # --- terminal safety -------------------------------------------------------------------------

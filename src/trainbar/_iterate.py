@@ -125,8 +125,9 @@ def _timed(bar, iterator, walk: _Walk, limit: int):
         if previous is not None:
             # A step runs from one request for an item to the next: its wait, then its body.
             steps.append(asked - previous)
-            bar._step_time += asked - previous
-            bar._data_wait += previous_wait
+            if bar._n - bar._initial > 1:  # the first step (workers starting up) is left out
+                bar._step_time += asked - previous
+                bar._data_wait += previous_wait
         try:
             item = next(iterator)
         except StopIteration:

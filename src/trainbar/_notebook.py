@@ -168,7 +168,6 @@ class NotebookChannel(_Channel):
 
     def _snapshot(self, bar, now: float, frame: _Frame):
         snap = bar._snapshot(now)
-        _history.record(bar, snap.metrics, snap.n)
         root = frame.root_of(bar._lineage) or ()
         return snap.replace(depth=len(bar._lineage) - len(root))
 

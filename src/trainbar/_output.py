@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import weakref
 
 from . import _display, _env, _leader
 from ._redirect import unwrap
@@ -23,7 +24,7 @@ def write(*objects, sep: str = " ", end: str = "\n", file=None) -> None:
     if prefix:
         text = "".join(prefix + line for line in text.splitlines(keepends=True))
     stream = unwrap(sys.stdout if file is None else file)
-    if stream is None or id(stream) in _failed_streams:
+    if stream is None or _has_failed(stream):
         return
     try:
         _display.current().write(text, stream)
@@ -31,15 +32,26 @@ def write(*objects, sep: str = " ", end: str = "\n", file=None) -> None:
         _warn_stream_once(stream, error)
 
 
-# id -> the stream itself: holding it keeps its id from being reused by a new, healthy stream
-# (tests create and drop many), which would then be silenced too.
-_failed_streams: dict = {}
+# The streams themselves, weakly: an id() would be reused by a new stream once the failed one
+# is gone, and messages to that new stream would be dropped without a word.
+_failed_streams: "weakref.WeakSet" = weakref.WeakSet()
+_failed_ids: set = set()  # streams that cannot be weakly referenced
+
+
+def _has_failed(stream) -> bool:
+    try:
+        return stream in _failed_streams
+    except TypeError:
+        return id(stream) in _failed_ids
 
 
 def _warn_stream_once(stream, error: Exception) -> None:
-    if id(stream) in _failed_streams:
+    if _has_failed(stream):
         return
-    _failed_streams[id(stream)] = stream
+    try:
+        _failed_streams.add(stream)
+    except TypeError:
+        _failed_ids.add(id(stream))
     from ._env import warn
 
     warn(f"trainbar.write: could not write ({type(error).__name__}: {error}); further messages there are dropped")

@@ -1,69 +1,287 @@
-"""Rate and ETA estimation: pure arithmetic on (time, count) samples, the clock passed in.
+"""Rate and ETA estimation: pure arithmetic on (time, progress) samples, the clock passed in.
 
-The display samples each bar's counter at redraw cadence, so the training loop never pays for
-estimation. The estimate is windowed (recent speed matters more than the start of the run) and
-ignores the first step, which often includes compilation, warm-up or the first data fetch.
+The display samples each bar's progress at redraw cadence, so the training loop never pays for
+estimation. Each time progress has moved, the stretch since the previous move becomes an
+*interval* (seconds, items). From the intervals:
+
+* the first step is left out (compilation, warm-up, the first data fetch): the timeline
+  starts when the first item completes;
+* time inside ``bar.pause(...)`` is left out of every interval;
+* the speed is items over seconds across a window of recent intervals (the last
+  ``WINDOW_SECONDS`` of running time, and never fewer than ``MIN_INTERVALS``), so noise
+  averages out instead of whipsawing the estimate as an exponential average does;
+* an interval far slower than the window's median (an evaluation or checkpoint nobody
+  declared) is a *hiccup*: left out of the speed, its extra time counted as overhead;
+* when the recent intervals are consistently faster or slower than the window (a robust test
+  in log space against the window's own spread), the speed has changed: the window restarts
+  there, so the estimate follows a real change within a few steps;
+* the ETA is the items left times (seconds per item + overhead per item). The overhead is the
+  paused and hiccup time so far, spread over the progress up to the latest of those events,
+  or over the progress so far less one average gap between events once that is larger: a
+  periodic evaluation is expected again at its average cost and spacing, without ever
+  spiking the estimate, and a pause that does not come back fades out of the ETA;
+* time already spent on the current step (or pause) counts down from the ETA, up to what the
+  step (or a pause) usually takes, so the ETA moves between updates.
+
+An outer bar's progress includes the progress of its innermost open child bar (epoch 3 of 10
+plus 40% of the current epoch is 3.4), so an epoch bar's ETA moves during an epoch.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import math
+import threading
 
-WINDOW_SECONDS = 30.0
-_MAX_SAMPLES = 64
+WINDOW_SECONDS = 60.0
+MIN_INTERVALS = 16
+MAX_INTERVALS = 512
+HICCUP_FACTOR = 4.0  # this many times the median seconds per item, and...
+HICCUP_MIN_SECONDS = 0.5  # ...at least this long: shorter blips simply average out
+CHANGE_Z = 4.0  # how many spreads a recent stretch must differ by to count as a speed change
+NOISE_FLOOR = math.log(1.1)  # changes of less than ~10% never restart the window
+_CHANGE_SPANS = (2, 4, 8, 16)
+
+
+class _Interval:
+    __slots__ = ("end", "seconds", "items", "excess")
+
+    def __init__(self, end: float, seconds: float, items: float, excess: float) -> None:
+        self.end = end  # running time (pauses left out) when it ended
+        self.seconds = seconds
+        self.items = items
+        self.excess = excess  # > 0 for a hiccup: the time beyond what its items usually take
+
+
+def _median(values: list) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 class RateEstimator:
-    """Items per second over a sliding window, with the slow first step left out."""
-
-    __slots__ = ("_samples", "_start_t", "_start_n", "_first_step")
+    """Items per second and seconds left for one bar; every method takes the time explicitly."""
 
     def __init__(self, start_t: float, start_n: float = 0) -> None:
+        self._lock = threading.Lock()  # the display thread and a user reading bar.eta
+        self._start(start_t, start_n)
+
+    def _start(self, start_t: float, start_n: float) -> None:
         self._start_t = start_t
         self._start_n = start_n
-        self._samples: deque = deque(maxlen=_MAX_SAMPLES)
-        # (t, n) once the first item has completed: the run's own pace starts there.
-        self._first_step: tuple | None = None
+        self._last_p = start_n
+        self._first: tuple | None = None  # (running time, progress) when the first item completed
+        self._moved: tuple | None = None  # (running time, progress) at the last move
+        self._intervals: list = []
+        self._per_item: float | None = None  # seconds per item over the window
+        self._median: float | None = None
+        self._overhead = 0.0  # paused and hiccup seconds so far
+        self._events = 0  # pauses and hiccups so far
+        self._last_event = start_n  # progress at the latest of them
+        self._paused = 0.0  # seconds spent in finished pauses
+        self._pause_since: float | None = None
+        self._pause_depth = 0
+        self._pauses = 0  # finished pauses, for their typical length
+        self._inner: tuple = (None, 0.0)  # (own n, fraction of the current child bar done)
 
     def reset(self, start_t: float, start_n: float = 0) -> None:
-        self.__init__(start_t, start_n)  # type: ignore[misc]
+        with self._lock:
+            self._start(start_t, start_n)
 
-    def observe(self, t: float, n: float) -> None:
-        """Record the counter at time ``t``; cheap, and a no-op when called too often."""
-        if self._first_step is None:
-            if n > self._start_n:
-                self._first_step = (t, n)
-                self._samples.append((t, n))
+    # --- time that does not count ------------------------------------------------------------
+
+    def pause(self, t: float) -> None:
+        with self._lock:
+            self._pause_depth += 1
+            if self._pause_depth == 1:
+                self._pause_since = t
+
+    def resume(self, t: float) -> None:
+        with self._lock:
+            if self._pause_depth == 0:
+                return
+            self._pause_depth -= 1
+            if self._pause_depth == 0 and self._pause_since is not None:
+                took = max(t - self._pause_since, 0.0)
+                self._paused += took
+                self._overhead += took
+                self._pauses += 1
+                self._events += 1
+                self._last_event = self._last_p
+                self._pause_since = None
+
+    @property
+    def paused(self) -> bool:
+        return self._pause_depth > 0
+
+    def _running(self, t: float) -> float:
+        """Seconds since the start with every pause left out."""
+        now = self._pause_since if self._pause_since is not None else t
+        return now - self._start_t - self._paused
+
+    # --- progress of nested bars ---------------------------------------------------------------
+
+    def progress(self, n: float, child=None) -> float:
+        """``n`` plus the fraction done of ``child`` (the open bar nested in this one).
+
+        The fraction is remembered while ``n`` stays the same, so progress never goes back when
+        the child closes before this bar counts its item, or when a second child (evaluation)
+        starts within the same item.
+        """
+        own, fraction = self._inner
+        if own != n:
+            fraction = 0.0
+        total = None if child is None else child._total
+        if total:
+            done = child._estimator.known_progress(child._n) / total
+            fraction = max(fraction, min(max(done, 0.0), 1.0))
+        self._inner = (n, fraction)
+        return n + fraction
+
+    def known_progress(self, n: float) -> float:
+        """``n`` plus the child fraction last seen by the display (for ``bar.eta`` and friends)."""
+        own, fraction = self._inner
+        return n + fraction if own == n else n
+
+    # --- samples -------------------------------------------------------------------------------
+
+    def observe(self, t: float, p: float) -> None:
+        """Record progress ``p`` at time ``t``; cheap when nothing moved."""
+        with self._lock:
+            self._observe(t, p)
+
+    def _observe(self, t: float, p: float) -> None:
+        if p == self._last_p:
             return
-        samples = self._samples
-        if samples and t - samples[-1][0] < WINDOW_SECONDS / _MAX_SAMPLES and n >= samples[-1][1]:
+        if p < self._last_p:  # moved back (reset, set to an earlier step): start over from here
+            self._start(t, p)
             return
-        samples.append((t, n))
+        self._last_p = p
+        running = self._running(t)
+        if self._first is None:
+            self._first = self._moved = (running, p)
+            return
+        seconds = running - self._moved[0]
+        items = p - self._moved[1]
+        self._moved = (running, p)
+        if seconds <= 0:
+            if self._intervals:  # moved twice at one instant: the same interval
+                self._intervals[-1].items += items
+            return
+        self._add(_Interval(running, seconds, items, 0.0))
 
-    def rate(self, t: float, n: float) -> float | None:
-        """Items per second, or None before there is anything to go on."""
-        self.observe(t, n)
-        if self._first_step is None:
-            return None
-        reference = None
-        for sample in self._samples:
-            if t - sample[0] <= WINDOW_SECONDS:
-                reference = sample
-                break
-        if reference is None or reference[0] >= t or n <= reference[1]:
-            # Only the first step has finished (or nothing in the window): use the whole run.
-            span = t - self._start_t
-            done = n - self._start_n
-            return done / span if span > 0 and done > 0 else None
-        return (n - reference[1]) / (t - reference[0])
+    def _add(self, interval: _Interval) -> None:
+        window = self._intervals
+        median = self._median
+        if (
+            median is not None
+            and interval.seconds >= HICCUP_MIN_SECONDS
+            and interval.seconds > HICCUP_FACTOR * median * interval.items
+        ):
+            interval.excess = interval.seconds - median * interval.items
+            self._overhead += interval.excess
+            self._events += 1
+            self._last_event = self._last_p
+        window.append(interval)
+        while len(window) > MIN_INTERVALS and interval.end - window[0].end > WINDOW_SECONDS:
+            window.pop(0)
+        if len(window) > MAX_INTERVALS:
+            del window[: len(window) - MAX_INTERVALS]
+        self._detect_change()
+        self._summarise()
 
-    def eta(self, t: float, n: float, total: float | None) -> float | None:
-        """Seconds left, or None when the total or the rate is unknown."""
+    def _detect_change(self) -> None:
+        """Restart the window at the last few intervals when they are consistently off."""
+        window = self._intervals
+        logs = [math.log(i.seconds / i.items) for i in window]
+        for span in _CHANGE_SPANS:
+            if len(window) < span + max(span, 4):
+                return
+            older = [x for x, i in zip(logs[:-span], window[:-span]) if not i.excess]
+            if len(older) < 4:
+                return
+            centre = _median(older)
+            spread = max(1.4826 * _median([abs(x - centre) for x in older]), NOISE_FLOOR)
+            recent = [x - centre for x in logs[-span:]]
+            if span == 2:  # two points: both must be off, on the same side
+                off = min(recent) if recent[0] > 0 else -max(recent)
+                same_side = (recent[0] > 0) == (recent[1] > 0)
+                limit = CHANGE_Z * spread / math.sqrt(2)
+            else:  # a median shrugs off a single hiccup among the recent points
+                off = abs(_median(recent))
+                same_side = True
+                limit = CHANGE_Z * 1.25 * spread / math.sqrt(span)
+            if same_side and off > limit:
+                del window[:-span]
+                for kept in window:  # what looked like hiccups was the new speed
+                    self._overhead -= kept.excess
+                    self._events -= 1 if kept.excess else 0
+                    kept.excess = 0.0
+                return
+
+    def _summarise(self) -> None:
+        steady = [i for i in self._intervals if not i.excess]
+        items = sum(i.items for i in steady)
+        self._per_item = sum(i.seconds for i in steady) / items if items > 0 else None
+        if len(steady) >= 4:
+            self._median = _median([i.seconds / i.items for i in steady])
+        else:
+            self._median = None
+
+    # --- estimates -----------------------------------------------------------------------------
+
+    def _sample(self, t: float, p: float) -> None:
+        # A reader may pass a coarser progress than the display saw (the whole count, without the
+        # child bar's share): only the display's observe() may take the estimate back to zero.
+        if p >= self._last_p:
+            self._observe(t, p)
+
+    def _overhead_per_item(self, p: float) -> float:
+        if not self._overhead:
+            return 0.0
+        first_p = self._first[1]  # type: ignore[index]
+        until_last = self._last_event - first_p
+        gap = until_last / self._events if self._events else 0.0
+        spread = max(until_last, p - first_p - gap)
+        return self._overhead / spread if spread > 0 else 0.0
+
+    def rate(self, t: float, p: float) -> float | None:
+        """Items per second while running (pauses and hiccups left out), or None before there
+        is anything to go on."""
+        with self._lock:
+            self._sample(t, p)
+            per_item = self._per_item
+            if per_item is None and self._first is not None:
+                # Only the first step has finished: its speed is all there is.
+                running, done = self._first[0], self._first[1] - self._start_n
+                per_item = running / done if running > 0 and done > 0 else None
+            return 1.0 / per_item if per_item else None
+
+    def eta(self, t: float, p: float, total: float | None) -> float | None:
+        """Seconds left, or None when the total or the speed is unknown."""
         if total is None:
             return None
-        if n >= total:
-            return 0.0
-        per_second = self.rate(t, n)
-        if not per_second:
-            return None
-        return (total - n) / per_second
+        with self._lock:
+            self._sample(t, p)
+            if p >= total:
+                return 0.0
+            per_item = self._per_item
+            if per_item is None:
+                return None
+            left = (total - p) * (per_item + self._overhead_per_item(p))
+            # Time already spent on the step in progress, up to what a step usually takes.
+            running = self._running(t)
+            left -= min(running - self._moved[0], per_item * min(total - p, 1.0))  # type: ignore[index]
+            if self._pause_since is not None and self._pauses:
+                left -= min(t - self._pause_since, self._paused / self._pauses)
+            return max(left, 0.0)
+
+
+def observe_bars(bars, now: float) -> None:
+    """Sample every open bar, each outer bar with the progress of its innermost open child."""
+    child_of: dict = {}
+    for bar in bars:
+        if bar._parent is not None:
+            child_of[id(bar._parent)] = bar  # the most recently opened child wins
+    for bar in bars:
+        estimator = bar._estimator
+        estimator.observe(now, estimator.progress(bar._n, child_of.get(id(bar))))

@@ -30,11 +30,16 @@ _FIELDS = (
     "desc_separator",
     "prefix",
     "colour",
+    "history",
+    "phase",
+    "data_share",
 )
 
 
 class Snapshot:
-    """Immutable view of a bar at one instant. ``metrics`` is a tuple of (name, text) pairs."""
+    """Immutable view of a bar at one instant. ``metrics`` is a tuple of (name, text) pairs,
+    ``history`` a tuple of (name, points) for metrics with a history, ``phase`` the name of the
+    pause in progress, ``data_share`` the share of step time spent waiting for data."""
 
     __slots__ = _FIELDS
 
@@ -60,6 +65,9 @@ class Snapshot:
         desc_separator: str = ": ",
         prefix: str = "",
         colour: str | None = None,
+        history: tuple = (),
+        phase: str | None = None,
+        data_share: float | None = None,
     ) -> None:
         values = locals()
         for name in _FIELDS:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
-from . import _clock, _format
+from . import _clock, _format, _metrics
 from ._bar import Bar, _number
 from ._output import write as _write
 from ._state import RUNNING
@@ -23,6 +23,7 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
     """tqdm's constructor and methods, drawn by trainbar."""
 
     monitor_interval = 0  # tqdm's class attribute; we have no monitor thread to configure
+    _stable_numbers = False  # postfix numbers as tqdm users know them: 0.5, not 0.5000
     _lock = None
 
     def __init__(
@@ -139,12 +140,12 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         # tqdm keeps the very object (README: postfix=["Batch", dict(value=0)]) and scripts then
         # mutate it in place, so it is kept by reference and read when drawn.
         self._raw_postfix = value
-        self._metrics = {} if _blank(value) else {"": value}
+        self._metrics = {} if _blank(value) else {"": _AsText(value)}
 
     def _postfix_items(self):
         from ._metrics import render
 
-        return render(self._metrics)
+        return render(self)
 
     @property
     def start_t(self) -> float:
@@ -203,7 +204,9 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         for key in sorted(kwargs):  # tqdm sorts keyword arguments
             metrics[key] = kwargs[key]
         self._raw_postfix = None
-        self._metrics = metrics
+        kept: dict = {}
+        _metrics.keep(kept, metrics)  # tensors detached, nothing read
+        self._metrics = kept
 
     def set_postfix_str(self, s="", refresh=True) -> None:
         self._raw_postfix = None
@@ -254,7 +257,7 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         return {
             "n": self._n, "total": self._total, "elapsed": self.elapsed, "ncols": self._ncols,
             "nrows": self.nrows, "prefix": self._desc, "ascii": self._ascii, "unit": self._unit,
-            "unit_scale": unit_scale, "rate": self._estimator.rate(now, self._n),
+            "unit_scale": unit_scale, "rate": self._estimator.rate(now, self._estimator.known_progress(self._n)),
             "bar_format": self._bar_format, "postfix": None if _blank(postfix) else postfix,
             "unit_divisor": self._unit_divisor, "initial": self._initial, "colour": self._colour,
         }  # fmt: skip
@@ -336,6 +339,18 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
             tqdm_kwargs = {"unit": "B", "unit_scale": True, "unit_divisor": 1024, **tqdm_kwargs}
         with cls(total=total, **tqdm_kwargs) as t:
             yield _CallbackIO(t.update, stream, method)
+
+
+class _AsText:
+    """A raw postfix object: shown through ``str`` when drawn, as tqdm does, never as a number."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 def _blank(postfix) -> bool:

@@ -78,6 +78,12 @@ def _finite(value):
     return value if value is not None and math.isfinite(value) else None
 
 
+def _share(value):
+    """A fraction in [0, 1], or None for anything else: an old writer simply has no such field."""
+    share = _finite(number(value, name="data"))
+    return share if share is not None and 0.0 <= share <= 1.0 else None
+
+
 def _text(value, default: str = "") -> str:
     if value is None:
         return default
@@ -102,7 +108,9 @@ class RemoteBar:
         self.closed = False
         self.anchor = 0.0  # watcher-clock time the latest event describes
         self.stall: tuple | None = None  # (seconds stalled at anchor, anchor, info) while stalled
-        self._fields: dict = dict(desc="", n=0, total=None, elapsed=0.0, rate=None, eta=None, unit="it", status=RUNNING)
+        self._fields: dict = dict(
+            desc="", n=0, total=None, elapsed=0.0, rate=None, eta=None, unit="it", status=RUNNING, phase="", data_share=None
+        )
         self._options: dict = {}
         self._metrics: tuple = ()
 
@@ -121,6 +129,8 @@ class RemoteBar:
             eta=_finite(number(event.get("eta"), name="eta")),
             unit=_text(event.get("unit"), "it"),
             status=event.get("status") if event.get("status") in _STATUSES else RUNNING,
+            phase=_text(event.get("phase")),
+            data_share=_share(event.get("data")),
         )
         metrics = event.get("metrics") or {}
         if not isinstance(metrics, dict):

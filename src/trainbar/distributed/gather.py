@@ -38,8 +38,13 @@ def heartbeat_timeout() -> float:
 
 
 def _default_phase(chain: list) -> str | None:
-    # The stall watchdog may give bars a phase; until then a rank publishes none.
-    return getattr(chain[-1], "_phase", None) if chain else None
+    # A bar's phase is the pause in progress (``with bar.pause("eval")``), the innermost one that
+    # has one; the stall watchdog may publish a finer phase through set_phase_source.
+    for bar in reversed(chain):
+        phase = getattr(bar, "_phase", None)
+        if phase is not None:
+            return phase
+    return None
 
 
 phase_source = _default_phase  # chain of open bars (outermost first) -> phase text, or None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import _format
 from .._state import DONE, INTERRUPTED, Snapshot
-from .plain import metrics_text
+from .plain import data_text, metrics_text
 
 UNICODE_BLOCKS = " ▏▎▍▌▋▊▉█"
 ASCII_BLOCKS = " 123456789#"
@@ -46,10 +46,31 @@ def _charset(snap: Snapshot, unicode_ok: bool) -> str:
 
 def _times(snap: Snapshot) -> str:
     elapsed = _format.duration(snap.elapsed)
-    rate = _format.rate(snap.rate, snap.unit, snap.unit_scale, snap.unit_divisor)
+    # While paused, the phase's name says more than a rate that is standing still.
+    rate = snap.phase or _format.rate(snap.rate, snap.unit, snap.unit_scale, snap.unit_divisor)
+    data = data_text(snap)
+    rate += f", {data}" if data else ""
     if snap.total is None or snap.status == DONE:
         return f"[{elapsed}, {rate}]"
     return f"[{elapsed}<{_format.duration(snap.eta)}, {rate}]"
+
+
+TREND_COLUMNS = 8
+
+
+def _trend_metrics(snap: Snapshot) -> str:
+    """The metrics with a sparkline of the loss's history after its value."""
+    series = dict(snap.history)
+    parts = []
+    drawn = False
+    for name, value in snap.metrics:
+        text = f"{name}={value}" if name else value
+        if not drawn and name.lower().endswith("loss") and name in series:
+            spark = _format.sparkline(series[name], TREND_COLUMNS)
+            if spark:
+                text, drawn = f"{text} {spark}", True
+        parts.append(text)
+    return " ".join(parts)
 
 
 def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour: bool = False) -> str:
@@ -74,6 +95,15 @@ def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour
     metrics = metrics_text(snap)
     status = " interrupted" if snap.status == INTERRUPTED else ""
     shown_status = f"{_RED}{status}{_RESET}" if status and colour else status
+    if snap.history and _charset(snap, unicode_ok) is UNICODE_BLOCKS:
+        # The sparkline is the first thing to go when the line is tight: before the graphic.
+        trended = _trend_metrics(snap)
+        if fraction is not None:
+            fits = width - _format.width(indent + head + numbers + " " + trended + status) - 3 >= _MIN_BAR
+        else:
+            fits = _format.width(f"{indent}{head} {numbers} {trended}{status}") <= width
+        if fits:
+            metrics = trended
     tail = (" " + metrics if metrics else "") + status
 
     if fraction is not None:

@@ -69,6 +69,8 @@ def bar_event(
         rate=json_number(snap.rate),
         eta=json_number(snap.eta),
         status=snap.status,
+        phase=snap.phase or None,
+        data=json_number(snap.data_share),
         metrics={str(name): json_value(value) for name, value in metrics.items()},
     )
     out.update((name, json_value(value)) for name, value in extra.items())

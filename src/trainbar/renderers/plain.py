@@ -17,6 +17,16 @@ def numbers(snap: Snapshot) -> str:
     return f"{percent}% {n}/{total}"
 
 
+DATA_SHOWN_FROM = 0.10  # a smaller share of time waiting for data is not worth the room
+
+
+def data_text(snap: Snapshot) -> str:
+    """``data 62%``: the share of step time spent waiting for the next item, when it matters."""
+    if snap.data_share is None or snap.data_share < DATA_SHOWN_FROM:
+        return ""
+    return f"data {snap.data_share:.0%}"
+
+
 def metrics_text(snap: Snapshot) -> str:
     return " ".join(f"{name}={value}" if name else value for name, value in snap.metrics)
 
@@ -29,6 +39,11 @@ def log_line(snap: Snapshot) -> str:
     if snap.total is not None and snap.status != DONE:
         parts.append(f"remaining {_format.duration(snap.eta)}")
     parts.append(_format.rate(snap.rate, snap.unit, snap.unit_scale, snap.unit_divisor))
+    data = data_text(snap)
+    if data:
+        parts.append(data)
+    if snap.phase:
+        parts.append(f"paused ({snap.phase})")
     metrics = metrics_text(snap)
     if metrics:
         parts.append(metrics)

@@ -1,0 +1,323 @@
+"""Rate and ETA: the estimator on scripted step times, every clock reading given explicitly."""
+
+import io
+import math
+import random
+
+import pytest
+
+import trainbar
+from trainbar._rate import RateEstimator
+
+
+class Run:
+    """Drives one estimator the way the display does: a sample every 0.1 s of fake time."""
+
+    def __init__(self, total=None) -> None:
+        self.t = 0.0
+        self.n = 0
+        self.total = total
+        self.est = RateEstimator(0.0, 0)
+
+    def wait(self, seconds: float) -> None:
+        end = self.t + seconds
+        while self.t + 0.1 < end - 1e-9:
+            self.t += 0.1
+            self.est.observe(self.t, self.n)
+        self.t = end
+
+    def step(self, seconds: float, items: int = 1) -> None:
+        self.wait(seconds)
+        self.n += items
+        self.est.observe(self.t, self.n)
+
+    def paused(self, seconds: float) -> None:
+        self.est.pause(self.t)
+        self.wait(seconds)
+        self.est.resume(self.t)
+
+    @property
+    def rate(self):
+        return self.est.rate(self.t, self.n)
+
+    @property
+    def eta(self):
+        return self.est.eta(self.t, self.n, self.total)
+
+
+def test_steady_steps_give_their_exact_rate_and_eta():
+    """Constant 0.5 s steps: 2 items/s, and the ETA is the items left times 0.5 s."""
+    run = Run(total=100)
+    for _ in range(20):
+        run.step(0.5)
+    assert run.rate == pytest.approx(2.0)
+    assert run.eta == pytest.approx(80 * 0.5)
+
+
+def test_nothing_is_known_before_the_first_item():
+    """Before any item completes there is no rate and no ETA."""
+    run = Run(total=10)
+    run.wait(3.0)
+    assert run.rate is None and run.eta is None
+
+
+def test_the_slow_first_step_is_left_out():
+    """A 30 s first step (compilation) does not slow the estimate of 0.2 s steps."""
+    run = Run(total=100)
+    run.step(30.0)
+    for _ in range(5):
+        run.step(0.2)
+    assert run.rate == pytest.approx(5.0)
+    assert run.eta == pytest.approx(94 * 0.2)
+
+
+def test_the_eta_counts_down_during_a_step_up_to_its_usual_length():
+    """Between updates the ETA falls with the clock, but never by more than one step's time."""
+    run = Run(total=100)
+    for _ in range(10):
+        run.step(1.0)
+    at_update = run.eta
+    run.wait(0.4)
+    assert run.eta == pytest.approx(at_update - 0.4)
+    run.wait(5.0)  # a stalled step: the ETA stops falling at one step's worth
+    assert run.eta == pytest.approx(at_update - 1.0)
+
+
+def test_noise_averages_out_over_the_window():
+    """Log-normal step times (sigma 0.5): after 150 steps the rate stays within 15% of the
+    true mean speed (an exponential average with tqdm's smoothing strays by 70-95%)."""
+    rng = random.Random(7)
+    run = Run()
+    worst = 0.0
+    for i in range(600):
+        run.step(0.2 * rng.lognormvariate(-0.125, 0.5))
+        if i >= 150:
+            worst = max(worst, abs(run.rate * 0.2 - 1.0))
+    assert worst < 0.15
+
+
+def test_a_speed_change_is_followed_within_a_few_steps():
+    """When steps go from 0.2 s to 0.4 s, three slow steps later the rate is the new one."""
+    run = Run(total=400)
+    for _ in range(200):
+        run.step(0.2)
+    for _ in range(3):
+        run.step(0.4)
+    assert run.rate == pytest.approx(2.5)
+
+
+def test_a_hiccup_is_left_out_of_the_rate_and_spread_over_the_eta():
+    """One 20 s step among 0.5 s steps: the rate stays 2/s; the extra time is overhead."""
+    run = Run(total=200)
+    for _ in range(50):
+        run.step(0.5)
+    run.step(20.0)
+    for _ in range(49):
+        run.step(0.5)
+    assert run.rate == pytest.approx(2.0)
+    # 19.5 s of extra time, 50 items after the first step: until 50 more items have passed
+    # without another, it is expected again, as a periodic evaluation would be.
+    assert run.eta == pytest.approx(100 * (0.5 + 19.5 / 50))
+
+
+def test_paused_time_is_left_out_of_the_rate():
+    """Pauses do not slow the rate: it is the speed while running (1 s pauses every other
+    0.5 s step are too short and too frequent to pass for hiccups: only pause() leaves them out)."""
+    run = Run(total=100)
+    for i in range(40):
+        run.step(0.5)
+        if i % 2 == 1:
+            run.paused(1.0)
+    assert run.rate == pytest.approx(2.0)
+
+
+def test_periodic_pauses_are_expected_at_their_average_cost():
+    """A 5 s pause every 10 steps of 0.5 s: the ETA counts 0.5 s of pause per step left."""
+    run = Run(total=200)
+    run.step(0.5)  # the first step, left out
+    for i in range(100):
+        run.step(0.5)
+        if i % 10 == 9:
+            run.paused(5.0)
+    assert run.eta == pytest.approx(99 * (0.5 + 50.0 / 100))
+
+
+def test_a_pause_that_does_not_come_back_fades_from_the_eta():
+    """One 10 s pause after 10 steps: 500 steps later it weighs 10 s over 490 items, not 10."""
+    run = Run(total=1000)
+    run.step(1.0)  # the first step, left out
+    for _ in range(10):
+        run.step(1.0)
+    run.paused(10.0)
+    for _ in range(490):
+        run.step(1.0)
+    assert run.eta == pytest.approx(499 * (1.0 + 10.0 / (500 - 10)))
+
+
+def test_the_eta_stands_still_in_a_first_pause_and_counts_down_in_later_ones():
+    """In a first pause nothing says how long it lasts; later ones count down their usual length."""
+    run = Run(total=100)
+    for _ in range(10):
+        run.step(1.0)
+    run.est.pause(run.t)
+    before = run.eta
+    run.wait(3.0)
+    assert run.eta == pytest.approx(before)
+    run.est.resume(run.t)
+    for _ in range(5):
+        run.step(1.0)
+    run.est.pause(run.t)
+    before = run.eta
+    run.wait(1.0)
+    assert run.eta == pytest.approx(before - 1.0)
+    run.wait(10.0)
+    assert run.eta == pytest.approx(before - 3.0)  # no further than the usual 3 s
+
+
+def test_progress_going_back_starts_the_estimate_over():
+    """Moving back (a reset) forgets the old speed: the next first step is left out again."""
+    run = Run(total=100)
+    for _ in range(10):
+        run.step(0.2)
+    run.n = 0
+    run.est.observe(run.t, 0)
+    run.step(5.0)
+    assert run.eta is None
+    run.step(1.0)
+    assert run.rate == pytest.approx(1.0)
+
+
+def test_fractional_progress_is_accepted():
+    """Progress may be fractional (an outer bar counting its inner bar's share)."""
+    run = Run(total=10)
+    for _ in range(12):
+        run.step(1.0, items=0.25)
+    assert run.rate == pytest.approx(0.25)
+    assert run.eta == pytest.approx((10 - 3) / 0.25)
+
+
+def test_rate_and_eta_are_none_without_a_total_or_progress():
+    """No total means no ETA; a bar that never moved has no rate."""
+    run = Run()
+    run.step(1.0)
+    run.step(1.0)
+    assert run.eta is None
+    assert math.isclose(run.rate, 1.0)
+
+
+# --- through the Bar and the display ----------------------------------------------------------
+
+
+def test_outer_bar_eta_moves_during_an_epoch(manual):
+    """An epoch bar's ETA uses the open step bar's share: it falls during the epoch."""
+    clock, display = manual
+    outer = trainbar.bar(total=4, desc="epoch", file=io.StringIO())
+    etas = []
+    for _ in range(2):
+        inner = trainbar.bar(total=10, desc="step", leave=False, file=io.StringIO())
+        for _ in range(10):
+            clock.advance(1.0)
+            inner.update(1)
+            display.tick()
+            etas.append(outer.eta)
+        inner.close()
+        outer.update(1)
+        display.tick()
+    # Within the second epoch the ETA falls with every step, to the 20 s left at its end.
+    assert all(later < earlier for earlier, later in zip(etas[10:], etas[11:]))
+    assert outer.eta == pytest.approx(20.0)
+    assert outer.rate == pytest.approx(0.1)
+
+
+def test_outer_progress_never_goes_back_when_a_second_child_opens(manual):
+    """An evaluation bar opening after the epoch's step bar closed does not pull progress back."""
+    clock, display = manual
+    outer = trainbar.bar(total=4, file=io.StringIO())
+    inner = trainbar.bar(total=10, leave=False, file=io.StringIO())
+    for _ in range(10):
+        clock.advance(1.0)
+        inner.update(1)
+        display.tick()
+    inner.close()
+    evaluation = trainbar.bar(total=5, leave=False, file=io.StringIO())
+    clock.advance(1.0)
+    display.tick()
+    assert outer._estimator.known_progress(outer.n) == pytest.approx(1.0)
+    evaluation.close()
+
+
+def test_pause_shows_its_phase_and_pauses_the_outer_bar(manual):
+    """``with bar.pause("eval")`` names the phase on the bar and on the bar it is nested in."""
+    clock, display = manual
+    stream = io.StringIO()
+    outer = trainbar.bar(total=2, desc="epoch", file=stream)
+    inner = trainbar.bar(total=10, desc="train", file=stream)
+    with inner.pause("eval"):
+        assert inner.phase == "eval" and outer.phase == "eval"
+        assert outer._estimator.paused
+        clock.advance(31.0)
+        display.tick()  # a periodic log line for each bar
+        inner.close()
+    assert outer.phase is None and not outer._estimator.paused
+    lines = stream.getvalue().splitlines()
+    assert lines[-1].startswith("epoch > train") and "paused" not in lines[-1]  # the closing line
+    assert sum("paused (eval)" in line for line in lines) == 2
+
+
+def test_pause_is_shown_in_the_terminal_line(manual):
+    """On a terminal the phase takes the rate's place while paused."""
+    from conftest import FakeTerminal
+
+    clock, display = manual
+    term = FakeTerminal(100)
+    b = trainbar.bar(total=10, desc="train", file=term)
+    b.update(2)
+    with b.pause("checkpoint"):
+        display.tick()
+    assert "2/10 [00:00<?, checkpoint]" in term.getvalue()
+    b.close()
+
+
+def test_bar_rate_leaves_paused_time_out(manual):
+    """Bar.rate is the speed while running: 10 s of evaluation do not lower it."""
+    clock, display = manual
+    b = trainbar.bar(total=100, file=io.StringIO())
+    for i in range(20):
+        clock.advance(0.5)
+        b.update(1)
+        display.tick()
+        if i == 10:
+            with b.pause("eval"):
+                clock.advance(10.0)
+                display.tick()
+    assert b.rate == pytest.approx(2.0)
+
+
+def test_pause_phase_must_be_text():
+    """A phase that is not a string is a TypeError naming the argument."""
+    b = trainbar.bar(total=3, file=io.StringIO())
+    with pytest.raises(TypeError, match="phase"):
+        b.pause(3)
+
+
+def test_reading_a_coarser_progress_does_not_reset_the_estimate():
+    """A reader passing the whole count (3) after the display saw 3.5 leaves the speed alone."""
+    run = Run(total=10)
+    for _ in range(8):
+        run.step(1.0, items=0.5)
+    assert run.est.rate(run.t, 3) == pytest.approx(0.5)
+    assert run.rate == pytest.approx(0.5)
+
+
+def test_tqdm_format_dict_of_an_epoch_bar_keeps_its_rate(manual):
+    """tqdm's format_dict on an outer bar does not throw away the estimate made from its child."""
+    clock, display = manual
+    outer = trainbar.tqdm(total=4, file=io.StringIO())
+    inner = trainbar.bar(total=10, file=io.StringIO())
+    for _ in range(6):
+        clock.advance(1.0)
+        inner.update(1)
+        display.tick()
+    assert outer.format_dict["rate"] == pytest.approx(0.1)
+    display.tick()
+    assert outer.eta is not None

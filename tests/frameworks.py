@@ -9,6 +9,7 @@ failure: CI installs them all, and a skip there would hide a broken install step
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import re
 import subprocess
@@ -29,6 +30,18 @@ def need(module: str, extra: str):
         if os.environ.get("CI"):
             raise
         pytest.skip(f"{module} is not installed ({error}): pip install -e '.[{extra}]'", allow_module_level=True)
+
+
+def need_installed(module: str, extra: str) -> None:
+    """Like ``need``, without importing: for tests that run the framework in another process only."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package is missing
+        found = False
+    if not found:
+        if os.environ.get("CI"):
+            raise ImportError(f"{module} is not installed: pip install -e '.[{extra}]'")
+        pytest.skip(f"{module} is not installed: pip install -e '.[{extra}]'", allow_module_level=True)
 
 
 def script_environment(**extra: str) -> dict:

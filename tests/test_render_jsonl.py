@@ -32,7 +32,7 @@ def test_bar_event_golden():
     assert event == {
         "v": VERSION, "event": "progress", "time": 1700000000.5, "rank": 3, "host": "node7", "pid": 4242,
         "bar": 2, "parent": 1, "desc": "train", "n": 450, "total": 1000, "unit": "step",
-        "elapsed": 62.0, "rate": 7.25, "eta": 76.0, "status": "running",
+        "elapsed": 62.0, "rate": 7.25, "eta": 76.0, "status": "running", "phase": None, "data": None,
         "metrics": {"loss": 0.25, "lr": 0.0001},
     }  # fmt: skip
 

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -29,3 +31,11 @@ def test_profile_shows_both_strategies():
     result = run("profile_hot_path.py", "--quick")
     assert result.returncode == 0, result.stderr
     assert "before: per-item generator" in result.stdout and "after: islice chunks chained in C" in result.stdout
+
+
+def test_store_gather_benchmark_reads_every_simulated_rank():
+    pytest.importorskip("torch.distributed")
+    result = run("store_gather.py", "--quick")
+    assert result.returncode == 0, result.stderr
+    assert "64 ranks, one TCPStore" in result.stdout and "multi_get of 64 keys" in result.stdout
+    assert "the line it produced: 64 ranks; " in result.stdout

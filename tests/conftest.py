@@ -2,13 +2,13 @@ import io
 
 import pytest
 
-from trainbar import _display
+from trainbar import _display, _leader, _rank
 from trainbar.testing import manual_display
 
 _ENVIRONMENT = (
     "TRAINBAR_MODE", "TRAINBAR_DISABLE", "TRAINBAR_LOG_INTERVAL", "TRAINBAR_RANKS", "TRAINBAR_STALL",
     "TRAINBAR_JSONL", "CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD",
-    "NO_COLOR", "FORCE_COLOR",
+    "NO_COLOR", "FORCE_COLOR", "TRAINBAR_HEARTBEAT_TIMEOUT", "TRAINBAR_GATHER",
 )  # fmt: skip
 
 
@@ -21,14 +21,18 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     """Each test starts from a neutral environment and a display of its own."""
-    for name in _ENVIRONMENT:
+    for name in _ENVIRONMENT + _rank.VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TERM", "xterm-256color")
+    _rank.forget()
+    _leader.forget()
     previous = _display.replace(_display.Display())
     yield
     current = _display.replace(previous)
     if current is not None:
         current.shutdown()
+    _rank.forget()
+    _leader.forget()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "reliability.md"
-AREAS = ["Output failures", "Concurrency", "Lifetime", "Numbers", "Hostile text", "Properties"]
+AREAS = ["Output failures", "Concurrency", "Distributed", "Lifetime", "Numbers", "Hostile text", "Properties"]
 
 HEADER = """# Reliability
 

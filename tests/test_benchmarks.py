@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -36,3 +38,11 @@ def test_watchdog_benchmark_prints_each_cost():
     assert result.returncode == 0, result.stderr
     for heading in ("ns per item on the timed path", "per watchdog check with 10 open bar(s)", "ms per stall report"):
         assert heading in result.stdout
+
+
+def test_store_gather_benchmark_reads_every_simulated_rank():
+    pytest.importorskip("torch.distributed")
+    result = run("store_gather.py", "--quick")
+    assert result.returncode == 0, result.stderr
+    assert "64 ranks, one TCPStore" in result.stdout and "multi_get of 64 keys" in result.stdout
+    assert "the line it produced: 64 ranks; " in result.stdout

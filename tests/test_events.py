@@ -109,6 +109,7 @@ def test_every_event_says_version_rank_host_and_pid(manual, monkeypatch, tmp_pat
     """v, rank (from the launcher's environment), host and pid are on every line."""
     monkeypatch.setenv("TRAINBAR_JSONL", str(tmp_path / "run.jsonl"))
     monkeypatch.setenv("RANK", "2")
+    monkeypatch.setenv("WORLD_SIZE", "4")
     b = quiet_bar(total=2)
     trainbar.write("hello", file=io.StringIO())
     b.close()
@@ -118,11 +119,16 @@ def test_every_event_says_version_rank_host_and_pid(manual, monkeypatch, tmp_pat
         assert (event["v"], event["rank"], event["host"], event["pid"]) == (1, 2, socket.gethostname(), os.getpid())
 
 
-@pytest.mark.parametrize("variable", ["RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK"])
-def test_rank_in_the_path_gives_one_file_per_rank(manual, monkeypatch, tmp_path, variable):
+@pytest.mark.parametrize(
+    "launcher",
+    [{"RANK": "3", "WORLD_SIZE": "4"}, {"SLURM_STEP_ID": "0", "SLURM_PROCID": "3", "SLURM_NTASKS": "4"},
+     {"OMPI_COMM_WORLD_RANK": "3", "OMPI_COMM_WORLD_SIZE": "4"}, {"PMI_RANK": "3", "PMI_SIZE": "4"}],
+)  # fmt: skip
+def test_rank_in_the_path_gives_one_file_per_rank(manual, monkeypatch, tmp_path, launcher):
     """`{rank}` in the path becomes the rank the launcher set."""
     monkeypatch.setenv("TRAINBAR_JSONL", str(tmp_path / "events" / "run.{rank}.jsonl"))
-    monkeypatch.setenv(variable, "3")
+    for name, value in launcher.items():
+        monkeypatch.setenv(name, value)
     quiet_bar(total=1).close()
     assert [event["rank"] for event in read(tmp_path / "events" / "run.3.jsonl")] == [3, 3]
 

@@ -29,7 +29,7 @@ def producer(path, *, rank=None, **env):
     """Start the training process, writing events to ``path`` every 50 ms; its own output is kept."""
     extra = dict(TRAINBAR_JSONL=str(path), TRAINBAR_JSONL_INTERVAL="0.05", **env)
     if rank is not None:
-        extra["RANK"] = str(rank)
+        extra.update(RANK=str(rank), WORLD_SIZE="2")  # a launcher sets both
     return subprocess.Popen(
         [sys.executable, "-c", PRODUCER], env=child_environment(**extra), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,

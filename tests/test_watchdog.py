@@ -403,16 +403,56 @@ def test_report_in_a_collective_suggests_the_nccl_flight_recorder(manual):
     assert "TORCH_NCCL_TRACE_BUFFER_SIZE=2000 TORCH_NCCL_DUMP_ON_TIMEOUT=1" in text
 
 
-def test_report_names_the_rank(manual, monkeypatch):
-    """Under a launcher the report says which rank is stuck."""
+def test_report_names_the_rank(manual, monkeypatch, capsys):
+    """In a distributed job the stuck rank reports, naming itself, though it draws no bar."""
     monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("TRAINBAR_GATHER", "off")  # no store here: only the rank's own report
+    clock, display = manual
+    b = trainbar.bar(total=100, desc="train", file=io.StringIO())
+    steady(clock, display, b, 10, 1.0)
+    clock.advance(31)
+    display.watchdog.check()
+    assert f'stall in "train" (rank 3, pid {os.getpid()})' in capsys.readouterr().err
+
+
+def test_each_rank_publishes_where_its_loop_is():
+    """The phase a rank publishes: its pause by name, else data or step from its innermost loop."""
+    from trainbar import _diagnose
+
+    outer = trainbar.bar(total=2, file=io.StringIO())
+    inner = trainbar.bar(total=2, file=io.StringIO())
+    inner._where = "data"
+    assert _diagnose.published_phase([outer, inner]) == "data"
+    inner._where = "body"
+    assert _diagnose.published_phase([outer, inner]) == "step"
+    with inner.pause("eval"):
+        assert _diagnose.published_phase([outer, inner]) == "eval"
+    inner.close()
+    outer.close()
+
+
+def test_drawing_ranks_report_names_the_rank_in_another_phase(manual, monkeypatch):
+    """With every rank's record at hand, the report names the one rank whose phase differs."""
+    from trainbar import distributed
+    from trainbar.distributed.record import Record
+    from trainbar.distributed.summary import JobView, RankState
+
+    def state(rank, phase, kind="running", silent=0.5):
+        return RankState(rank, Record(seq=1, host="h", pid=100 + rank, node=0, state="running", phase=phase), kind, silent)
+
+    view = JobView((state(0, "collective"), state(1, "collective"), state(2, "collective"), state(3, "data"),
+                    state(4, "collective", "stopped", 45.0)), time=100.0, timeout=30.0, started=0.0)  # fmt: skip
+    monkeypatch.setattr(distributed, "job_view", lambda: view)
     clock, display = manual
     out = io.StringIO()
     b = trainbar.bar(total=100, desc="train", file=out)
     steady(clock, display, b, 10, 1.0)
     clock.advance(31)
     display.watchdog.check()
-    assert f'stall in "train" (rank 3, pid {os.getpid()})' in out.getvalue()
+    line = next(line for line in out.getvalue().splitlines() if "other ranks:" in line)
+    assert "no heartbeat from r4 (45s)" in line
+    assert "3 ranks in collective, but r3 in data: look at that rank first" in line
 
 
 def test_a_bar_that_draws_nothing_still_reports_to_stderr(manual, monkeypatch, capsys):

@@ -15,6 +15,7 @@ integrations live in their own modules and load their framework only when used.
 from ._bar import Bar, bar
 from ._configure import configure
 from ._output import log, print, write
+from ._rank import rank_info
 from ._tqdm import tqdm, trange
 
 __version__ = "0.1.0"
@@ -26,6 +27,7 @@ __all__ = [
     "configure",
     "log",
     "print",
+    "rank_info",
     "tqdm",
     "trange",
     "write",

@@ -6,7 +6,7 @@ import math
 import sys
 import threading
 
-from . import _clock, _display, _env, _format, _metrics, _timing
+from . import _clock, _display, _env, _format, _leader, _metrics, _timing
 from ._iterate import iterate
 from ._rate import RateEstimator
 from ._state import DONE, INTERRUPTED, RUNNING, Snapshot
@@ -49,8 +49,8 @@ class Bar:
         "_metrics", "_start", "_end", "_status", "_estimator", "_initial", "_ascii", "_ncols",
         "_bar_format", "_desc_separator", "_colour", "_delay", "_prefix",
         "_parent", "_depth", "_lineage", "_channel", "_thread_id", "_next_log",
-        "_data_wait", "_step_time", "_clean_desc", "_readout", "_phase", "_where", "_stall_since", "_on_stall",
-        "_source", "__weakref__",
+        "_data_wait", "_step_time", "_clean_desc", "_readout", "_phase", "_notes", "_where", "_stall_since",
+        "_on_stall", "_source", "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -95,7 +95,8 @@ class Bar:
         self._colour = colour
         self._bar_format = _text("bar_format", bar_format)
         self._desc_separator = ": "
-        self._prefix = ""
+        self._prefix = _leader.line_prefix()
+        self._notes: dict = {}  # listener name -> text shown after the metrics (the ranks' summary)
         if file is not None and not callable(getattr(file, "write", None)):
             raise TypeError(f"file must be a writable text stream, got {type(file).__name__}")
         if on_stall is not None and not callable(on_stall):
@@ -303,7 +304,8 @@ class Bar:
             unit=_format.sanitize(self._unit),
             unit_scale=self._unit_scale,
             unit_divisor=self._unit_divisor,
-            metrics=_metrics.render(self, final=self._status != RUNNING),
+            metrics=_metrics.render(self, final=self._status != RUNNING)
+            + tuple(("", text) for text in self._notes.values()),
             history=_metrics.series(self),
             phase=None if self._phase is None or self._status != RUNNING else _format.sanitize(self._phase),
             data_share=_timing.share(self),

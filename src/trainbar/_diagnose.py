@@ -28,12 +28,49 @@ _PHASE_DETAIL = {
 
 
 def rank() -> int | None:
-    """This process's rank from the launcher's environment, or None outside a distributed job."""
-    for name in ("RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "SLURM_PROCID"):
-        raw = os.environ.get(name, "").strip()
-        if raw.isdigit():
-            return int(raw)
-    return None
+    """This process's rank in a distributed job (trainbar.rank_info), or None in a single process."""
+    from . import _rank
+
+    try:
+        info = _rank.rank_info()
+    except Exception:  # noqa: BLE001 - a report must not fail on a strange environment
+        return None
+    return info.rank if info.world_size > 1 else None
+
+
+# What each rank publishes as its phase (trainbar.distributed), in the words of the B3 design.
+_PUBLISHED = {"data": "data", "body": "step", "collective": "collective", "sync": "sync"}
+
+
+def published_phase(chain: list) -> str | None:
+    """The phase a rank publishes: a pause in progress by name, else where its innermost loop is."""
+    for bar in reversed(chain):
+        if bar._phase is not None:
+            return bar._phase
+    return _PUBLISHED.get(chain[-1]._where) if chain else None
+
+
+def ranks_line() -> str | None:
+    """On the drawing rank of a job: which ranks are behind, silent, or in another phase."""
+    distributed = sys.modules.get("trainbar.distributed")
+    view = distributed.job_view() if distributed is not None else None
+    if view is None:
+        return None
+    parts = []
+    if view.stopped:
+        silent = ", ".join(f"r{s.rank} ({_format.seconds(s.silent)})" for s in view.ranks if s.rank in view.stopped)
+        parts.append(f"no heartbeat from {silent}: process gone or interpreter wedged")
+    for label, ranks in (("exited", view.exited), ("never reported", view.missing), ("behind", view.behind)):
+        if ranks:
+            parts.append(f"{label}: " + ", ".join(f"r{r}" for r in ranks))
+    phases = {s.rank: s.phase for s in view.ranks if s.state == "running" and s.phase}
+    if len(phases) > 1:
+        common = max(set(phases.values()), key=list(phases.values()).count)
+        odd = sorted(r for r, phase in phases.items() if phase != common)
+        if odd and len(odd) < len(phases) / 2:
+            details = ", ".join(f"r{r} in {phases[r]}" for r in odd)
+            parts.append(f"{len(phases) - len(odd)} ranks in {common}, but {details}: look at that rank first")
+    return "other ranks: " + "; ".join(parts) if parts else "other ranks: none behind"
 
 
 def _host() -> str:
@@ -369,10 +406,18 @@ def stall_info(
         "loaders": found,
         "memory": memory(),
         "hints": hints(phase, found, os.getpid()),
+        "ranks": _safe(ranks_line),
         "rank": rank(),
         "pid": os.getpid(),
         "host": _host(),
     }
+
+
+def _safe(function):
+    try:
+        return function()
+    except Exception:  # noqa: BLE001 - another part's fault must not cost the rest of the report
+        return None
 
 
 def _who(info: dict) -> str:
@@ -399,6 +444,8 @@ def stall_report(info: dict) -> str:
     lines.append(f"stuck thread: {info['thread']}")
     lines += ["  " + line for line in _stack_lines(info["stack"])]
     lines += _loader_lines(info["loaders"])
+    if info.get("ranks"):
+        lines.append(info["ranks"])
     lines.append(_memory_line(info["memory"]))
     lines += ["try: " + hint for hint in info["hints"]]
     return head + "\n" + "".join(f"  {_format.sanitize(line)}\n" for line in lines)

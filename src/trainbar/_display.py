@@ -197,6 +197,7 @@ class Display:
                 from . import _events
 
                 _events.attach(self)  # TRAINBAR_JSONL is read once, when the first bar opens
+                _follow_ranks(self)
             parent = self._innermost(threading.get_ident())
             bar._parent = parent
             bar._depth = parent._depth + 1 if parent is not None else 0
@@ -265,6 +266,12 @@ class Display:
                 self._guard(channel, channel.tick, now)
             if self._listeners:
                 self._notify("on_tick", now)
+
+    def record_write(self, text: str) -> None:
+        """Tell listeners of a message this process does not print (a rank that does not draw)."""
+        with self.lock:
+            if self._listeners:
+                self._notify("on_write", text)
 
     def write(self, text: str, stream) -> None:
         """Put ``text`` on ``stream`` above any live region, without tearing it."""
@@ -364,6 +371,21 @@ class Display:
                 self._drop(channel)
         finally:
             self.lock.release()
+
+
+def _follow_ranks(display: Display) -> None:
+    # In a distributed job every rank publishes its progress and the drawing rank reads them all
+    # (trainbar.distributed); a single process never imports any of it.
+    from . import _rank
+
+    if _rank.rank_info().world_size <= 1:
+        return
+    try:
+        from .distributed import attach
+
+        attach(display)
+    except Exception as error:  # noqa: BLE001 - progress of other ranks is never worth a crash
+        _env.warn(f"trainbar: could not follow the other ranks ({type(error).__name__}: {error})")
 
 
 _current: Display | None = None

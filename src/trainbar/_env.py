@@ -1,7 +1,8 @@
 """Where are we: the one place that decides how a stream is drawn to, and reads the environment.
 
-Precedence, highest first: the call's own argument (``disable=``), then ``TRAINBAR_*`` variables,
-then a Jupyter kernel's own output streams, then common standards (``NO_COLOR``, ``FORCE_COLOR``,
+Precedence, highest first: the call's own argument (``disable=``), then ``TRAINBAR_*`` variables
+and the rank rule (only the drawing ranks of a distributed job draw), then a Jupyter kernel's own
+output streams, then common standards (``NO_COLOR``, ``FORCE_COLOR``,
 ``TERM=dumb``, ``CI``), then ``isatty()``.
 """
 
@@ -25,7 +26,7 @@ def choose_mode(stream: object, disable: bool | None = None) -> str:
     """Decide how bars on ``stream`` are drawn: ``tty``, ``log``, ``notebook`` or ``off``."""
     if disable:
         return OFF
-    if disable is None and _flag("TRAINBAR_DISABLE"):
+    if disable is None and (_flag("TRAINBAR_DISABLE") or not rank_draws()):
         return OFF
     forced = os.environ.get("TRAINBAR_MODE", "auto").strip().lower()
     if forced in MODES:
@@ -35,6 +36,13 @@ def choose_mode(stream: object, disable: bool | None = None) -> str:
     if forced not in ("", "auto"):
         _warn_once(f"TRAINBAR_MODE={forced!r} is not one of auto, tty, log, notebook, off; using auto")
     return _detect(stream)
+
+
+def rank_draws() -> bool:
+    """Whether this process is one of the ranks that draw (``TRAINBAR_RANKS``); see ``_leader``."""
+    from ._leader import draws
+
+    return draws()
 
 
 def _detect(stream: object) -> str:

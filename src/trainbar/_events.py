@@ -26,16 +26,10 @@ _configured: object = _UNSET  # a path, None (off), or _UNSET: TRAINBAR_JSONL de
 
 
 def process_rank() -> int:
-    """This process's rank in a distributed job, from the launcher's environment; 0 otherwise."""
-    # One place on purpose: trainbar.rank_info() (the distributed work) takes over here.
-    for name in ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK"):
-        raw = os.environ.get(name, "").strip()
-        if raw:
-            try:
-                return int(raw)
-            except ValueError:
-                continue
-    return 0
+    """This process's rank in a distributed job (``trainbar.rank_info()``); 0 otherwise."""
+    from ._rank import rank_info
+
+    return rank_info().rank
 
 
 def resolve_path(template: str, rank: int, pid: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import weakref
 
-from . import _display
+from . import _display, _env, _leader
 from ._redirect import unwrap
 
 
@@ -13,9 +13,16 @@ def write(*objects, sep: str = " ", end: str = "\n", file=None) -> None:
     """Print ``objects`` above the live bars, as ``print`` would, without tearing them.
 
     Goes to standard output unless ``file`` says otherwise. A failing stream is reported once
-    and otherwise ignored: a message must never stop training.
+    and otherwise ignored: a message must never stop training. In a distributed job only the
+    ranks that draw bars print (``TRAINBAR_RANKS``), so a message appears once, not once per rank.
     """
     text = sep.join(str(o) for o in objects) + end
+    if not _env.rank_draws():
+        _display.current().record_write(text)  # not printed here, but event files still get it
+        return
+    prefix = _leader.line_prefix()
+    if prefix:
+        text = "".join(prefix + line for line in text.splitlines(keepends=True))
     stream = unwrap(sys.stdout if file is None else file)
     if stream is None or _has_failed(stream):
         return

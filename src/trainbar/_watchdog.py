@@ -452,7 +452,23 @@ def watch(display) -> None:
     if watchdog is None:
         watchdog = display.watchdog = Watchdog(display, threaded=display.threaded)
         _all.add(watchdog)
+        _publish_phase()
     watchdog.watch()
+
+
+def _publish_phase() -> None:
+    """In a distributed job, each rank publishes where its loop is, so the drawing rank can tell
+    the one rank in ``data`` from the others waiting in ``collective``."""
+    from . import _rank
+
+    try:
+        if _rank.rank_info().world_size <= 1:
+            return
+        from . import _diagnose, distributed
+
+        distributed.set_phase_source(_diagnose.published_phase)
+    except Exception:  # noqa: BLE001 - the ranks' default phase (the pause) stays
+        pass
 
 
 def _stop_all() -> None:

@@ -1,0 +1,79 @@
+"""Progress of every rank of a distributed job, through torch.distributed's store, never a collective.
+
+In a job of more than one rank, each rank publishes its bars' counters about once a second
+(``n``, ``total``, ``rate``, ``phase``, a heartbeat, host and pid) under ``trainbar/<job>/`` in
+the job's store. The drawing rank reads them all in one request a second and shows the job on
+its own bars: the slowest and the fastest rank, the ranks that are behind, the ranks whose
+heartbeat has stopped. See ``store`` for which store is used, ``gather`` for the threads.
+
+For other parts of trainbar (the stall watchdog) and for users:
+
+* ``job_view()``: the latest ``JobView`` on the drawing rank (None elsewhere, or before the first
+  read): every rank's record (phase, idle seconds, heartbeat silence, host, pid) and verdicts.
+* ``set_phase_source(fn)``: ``fn(chain)`` gets this rank's open bars, outermost first, and returns
+  the phase text each publication carries (``data``, ``step``, ``collective``...).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import weakref
+
+from .. import _leader, _rank
+from .gather import RankGatherer, heartbeat_timeout
+from .summary import JobView, RankState
+
+__all__ = ["JobView", "RankState", "attach", "heartbeat_timeout", "job_view", "set_phase_source"]
+
+_gatherers: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()  # id(display) -> gatherer
+_current: RankGatherer | None = None
+
+
+def attach(display) -> RankGatherer | None:
+    """Start publishing (and, on the drawing rank, gathering) for ``display``; at most once each."""
+    global _current
+    info = _rank.rank_info()
+    if info.world_size <= 1 or not _is_rank_process() or _off():
+        return None
+    existing = _gatherers.get(id(display))
+    if existing is not None and existing.display is display:
+        return existing
+    gatherer = RankGatherer(display, info, threaded=display.threaded)
+    _gatherers[id(display)] = gatherer
+    display.subscribe(gatherer)
+    _current = gatherer
+    if display.threaded:
+        atexit.register(gatherer.finish)
+    return gatherer
+
+
+def job_view() -> JobView | None:
+    """The latest view of every rank, on the rank that reads them; otherwise None."""
+    gatherer = _current
+    if gatherer is None or gatherer.off:
+        return None
+    return gatherer.view
+
+
+def set_phase_source(source) -> None:
+    """Publish ``source(chain)`` as this rank's phase (None restores the default)."""
+    from . import gather
+
+    gather.phase_source = gather._default_phase if source is None else source
+
+
+def _off() -> bool:
+    return os.environ.get("TRAINBAR_GATHER", "").strip().lower() in ("0", "off", "false", "no")
+
+
+def _is_rank_process() -> bool:
+    """False in a forked child or a DataLoader worker: they share the rank's number, not its bars."""
+    if _leader.in_forked_child:
+        return False
+    data = sys.modules.get("torch.utils.data")
+    try:
+        return data is None or data.get_worker_info() is None
+    except Exception:  # noqa: BLE001
+        return True

@@ -1,0 +1,257 @@
+"""Publishing this rank's progress to the store, and reading every rank's on the drawing rank.
+
+``RankGatherer`` is a display listener with a thread of its own:
+
+* on the display's ticker (under the display lock, no I/O) it takes this rank's record from its
+  bars, and puts the latest job summary on the bars that the drawing rank shows;
+* on its own thread, about once a second, it makes every store request: one ``set`` of this
+  rank's record, and on the drawing rank one ``multi_get`` of every rank's.
+
+The training thread never touches the store. Every request has the store's timeout. The first
+failure turns gathering off for good, with one notice on the drawing rank (the other ranks draw
+nothing, so they stay quiet), and the bars go on as if it had never started.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+
+from .. import _clock, _display, _env, _leader, _rank
+from . import store as _store
+from .record import EXITED, RUNNING, Level, Record, decode, encode
+from .summary import Heartbeats, JobView, build
+
+PUBLISH_INTERVAL = 1.0  # seconds between publications, and between reads on the drawing rank
+READ_SHARE = 0.02  # at most this share of one core goes to reading: large jobs read less often
+FIRST_WAIT = 0.2  # seconds before the first publication: enough for the display to sample the bars
+MEMBERS_REFRESH = 10  # reads between refreshes of a node's member list
+DEFAULT_TIMEOUT = 10.0
+NOTE = "ranks"  # our entry in Bar._notes, beside other listeners' (the stall watchdog's)
+
+
+def heartbeat_timeout() -> float:
+    """Seconds without a new record before a rank is reported (``TRAINBAR_HEARTBEAT_TIMEOUT``)."""
+    return _env.seconds("TRAINBAR_HEARTBEAT_TIMEOUT", DEFAULT_TIMEOUT)
+
+
+def _default_phase(chain: list) -> str | None:
+    # A bar's phase is the pause in progress (``with bar.pause("eval")``), the innermost one that
+    # has one; the stall watchdog may publish a finer phase through set_phase_source.
+    for bar in reversed(chain):
+        phase = getattr(bar, "_phase", None)
+        if phase is not None:
+            return phase
+    return None
+
+
+phase_source = _default_phase  # chain of open bars (outermost first) -> phase text, or None
+
+
+class RankGatherer:
+    """This rank's publisher, and on the drawing rank the reader of every rank."""
+
+    interval = PUBLISH_INTERVAL
+
+    def __init__(self, display, info: _rank.RankInfo, *, connect=None, reads: bool | None = None,
+                 threaded: bool = True, timeout: float | None = None, wall=None) -> None:  # fmt: skip
+        self.display = display
+        self.info = info
+        self.job = _rank.job_id()
+        self.connect = connect if connect is not None else (lambda: _store.connect(self.job))
+        self.reads = _leader.gathers() if reads is None else reads
+        self.by_node = _leader.policy()[0] == _leader.NODE
+        self.node = _rank.node_key(info)
+        self.host, self.pid = _rank.hostname(), os.getpid()
+        self.timeout = heartbeat_timeout() if timeout is None else timeout
+        self.wall = wall if wall is not None else time.time  # only to line up records read apart
+        self.view: JobView | None = None  # the latest picture of the job (drawing rank only)
+        self.off = False
+        self._outbox: Record | None = None
+        self._texts: dict = {}  # depth -> summary shown on the bar at that depth
+        self._closed: tuple | None = None  # (depth, Level, parent lineage) of the last bar closed
+        self._moved = (None, _clock.now())  # (innermost n, when it last changed)
+        self._heartbeats = Heartbeats(_clock.now())
+        self._store = None
+        self._seq = 0
+        self._seeded: set = set()
+        self._members: tuple = ()
+        self._reads = 0
+        self._next_read = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._thread = threading.Thread(target=self._run, name="trainbar-ranks", daemon=True)
+            self._thread.start()
+
+    # --- on the display's ticker, under its lock: no I/O --------------------------------------
+
+    def on_open(self, bar, now: float) -> None:
+        if self._closed is not None and self._closed[0] >= bar._depth:
+            self._closed = None  # the new bar takes the finished one's place
+
+    def on_close(self, bar, now: float) -> None:
+        parent = bar._parent._lineage if bar._parent is not None else ()
+        self._closed = (bar._depth, _level(bar, now), parent)
+
+    def on_tick(self, now: float) -> None:
+        chain = self._chain()
+        if self.off:
+            for bar in chain:
+                bar._notes.pop(NOTE, None)
+            self.display.unsubscribe(self)
+            return
+        levels = [_level(bar, now) for bar in chain]
+        closed = self._closed
+        if closed is not None and closed[0] == len(chain) and closed[2] == (chain[-1]._lineage if chain else ()):
+            levels.append(closed[1])
+        innermost = levels[-1].n if levels else None
+        if innermost != self._moved[0]:
+            self._moved = (innermost, now)
+        try:
+            phase = phase_source(chain)
+        except Exception:  # noqa: BLE001 - a faulty phase source must not stop publishing
+            phase = None
+        self._outbox = Record(host=self.host, pid=self.pid, node=self.node, state=RUNNING,
+                              phase=None if phase is None else str(phase)[:40], idle=now - self._moved[1],
+                              levels=tuple(levels), time=self.wall())  # fmt: skip
+        texts = self._texts
+        for depth, bar in enumerate(chain):
+            text = texts.get(depth)
+            if text:
+                bar._notes[NOTE] = text
+            else:
+                bar._notes.pop(NOTE, None)
+
+    def _chain(self) -> list:
+        bar = self.display.innermost()
+        chain = []
+        while bar is not None:
+            chain.append(bar)
+            bar = bar._parent
+        chain.reverse()
+        return chain
+
+    # --- on our own thread: every store request -------------------------------------------
+
+    def _run(self) -> None:
+        wait = FIRST_WAIT  # soon after the first bar: a rank that dies early is still seen once
+        while not self._stop.wait(wait):
+            wait = self.interval * random.uniform(0.9, 1.1)  # jitter: ranks spread their requests out
+            if _display._current is not self.display or not self.step():
+                return  # a display that was replaced (by tests) has nothing left to publish
+
+    def step(self) -> bool:
+        """Connect if needed, publish, and read on the drawing rank. False once gathering is off."""
+        if self.off:
+            return False
+        try:
+            if self._store is None:
+                self._store = self.connect()
+                if self._store is None:
+                    return True  # no store reachable yet: a process group may come later
+                if self.by_node:
+                    self._store.append(_store.members_key(self.node), f"{self.info.rank},")
+            if self._outbox is None:
+                self._sample()  # the display has not ticked yet: the first record should not wait
+            self._publish(self._outbox)
+            began = _clock.now()
+            if self.reads and began >= self._next_read:
+                self._gather()
+                # Reading and summing up thousands of records holds the GIL the training thread
+                # needs: the interval stretches so that this never costs more than READ_SHARE.
+                took = _clock.now() - began
+                self._next_read = began + took / READ_SHARE - self.interval / 2
+        except Exception as error:  # noqa: BLE001 - a store fault must never reach training
+            self._fail(error)
+            return False
+        return True
+
+    def _sample(self) -> None:
+        if self.display.lock.acquire(timeout=0.5):
+            try:
+                self.on_tick(_clock.now())
+            finally:
+                self.display.lock.release()
+
+    def _publish(self, record: Record | None) -> None:
+        if record is None:
+            return  # nothing sampled yet
+        self._seq += 1
+        record.seq = self._seq
+        self._store.set(_store.rank_key(self.info.rank), encode(record))
+
+    def _expected(self) -> tuple:
+        if not self.by_node:
+            return tuple(range(self.info.world_size))
+        expected = self.info.local_world_size or 0
+        if len(self._members) < expected or self._reads % MEMBERS_REFRESH == 0:
+            listed = self._store.get(_store.members_key(self.node)).decode().split(",")
+            self._members = tuple(sorted({int(rank) for rank in listed if rank.strip().isdigit()}))
+        return self._members
+
+    def _gather(self) -> None:
+        ranks = self._expected()
+        keys = [_store.rank_key(rank) for rank in ranks]
+        new = [key for key in keys if key not in self._seeded]
+        if new and not self._store.check(new):
+            for key in new:  # only where missing: compare_set never overwrites a record
+                self._store.compare_set(key, "", _store.PLACEHOLDER)
+        self._seeded.update(new)
+        values = self._store.multi_get(keys)
+        self._reads += 1
+        records = {rank: decode(value) for rank, value in zip(ranks, values)}
+        if self.info.rank in records and self._outbox is not None:
+            records[self.info.rank] = self._outbox  # our own, fresher than its copy in the store
+        view = build(records, self._heartbeats, _clock.now(), self.timeout, self.wall(), self.info.rank)
+        depths = len(self._outbox.levels) if self._outbox is not None else 0
+        self._texts = {depth: view.text(depth) for depth in range(depths)}
+        self.view = view
+
+    def _fail(self, error: Exception) -> None:
+        self.off = True
+        self.view = None
+        self._texts = {}
+        if self.reads:
+            _env.warn(
+                f"trainbar: reading the other ranks' progress failed ({type(error).__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else ''}); gathering is off, this rank's bars go on"
+            )
+
+    # --- at exit ----------------------------------------------------------------------------
+
+    def finish(self, wait: float = 1.0) -> None:
+        """Publish a last record marked ``exited``, waiting at most ``wait`` seconds."""
+        self._stop.set()
+        if self.off or self._store is None:
+            return
+        self._sample()
+        record = self._outbox
+        if record is None:
+            return
+        record.state = EXITED
+
+        def publish() -> None:
+            try:
+                self._publish(record)
+            except Exception:  # noqa: BLE001 - the job is ending; a lost last record is harmless
+                pass
+
+        last = threading.Thread(target=publish, name="trainbar-ranks-exit", daemon=True)
+        last.start()
+        last.join(wait)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _level(bar, now: float) -> Level:
+    end = bar._end if bar._end is not None else now
+    n = bar._n
+    try:
+        rate = bar._estimator.rate(end, n)
+    except Exception:  # noqa: BLE001
+        rate = None
+    return Level(n, bar._total, rate, bar._status)

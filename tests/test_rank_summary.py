@@ -1,0 +1,154 @@
+"""The job view: slowest, fastest and behind ranks, stopped heartbeats, one line at any scale."""
+
+import pytest
+
+from trainbar.distributed.record import EXITED, Level, Record, decode, encode
+from trainbar.distributed.summary import Heartbeats, build
+
+WALL = 5000.0
+
+
+def rank(*counters, total=100, rate=10.0, seq=1, state="running", time=WALL, status="running", outer_total=None):
+    """A record whose bars are at ``counters`` (outermost first)."""
+    levels = []
+    for depth, n in enumerate(counters):
+        inner = depth == len(counters) - 1
+        levels.append(Level(n, total if inner else outer_total, rate if inner else None, status if inner else "running"))
+    return Record(seq=seq, host="h", pid=1, node="h", state=state, levels=tuple(levels), time=time)
+
+
+def view(records, now=100.0, timeout=10.0, heartbeats=None, wall=WALL, reader=0):
+    heartbeats = heartbeats or Heartbeats(started=now)
+    return build(records, heartbeats, now, timeout, wall, reader)
+
+
+def test_slowest_and_fastest_are_named_relative_to_the_drawing_rank():
+    """The line names the slowest and fastest rank, with how far each is from this bar."""
+    text = view({0: rank(50), 1: rank(49), 2: rank(51), 3: rank(50)}).text(0)
+    assert text == "4 ranks; slowest r1 -1, fastest r2 +1"
+
+
+def test_ranks_at_the_same_place_are_in_step():
+    """When every rank is at the same place, nobody is slowest or fastest."""
+    assert view({0: rank(50), 1: rank(50), 2: rank(50)}).text(0) == "3 ranks; all in step"
+
+
+def test_ranks_in_step_name_nobody_behind():
+    """A step or two apart is normal for synchronous ranks: nobody is called behind."""
+    assert "behind" not in view({0: rank(50), 1: rank(48), 2: rank(50)}).text(0)
+
+
+def test_a_rank_that_drifts_is_named_behind():
+    """A rank more than a second of work behind the pack is named."""
+    summary = view({0: rank(50), 1: rank(50), 2: rank(30), 3: rank(51)}).level(0)
+    assert summary.behind == (2,)
+
+
+def test_behind_text_names_the_rank_before_the_comparison():
+    """The summary says ``behind: r2`` first, so a narrow terminal cuts the rest instead."""
+    text = view({0: rank(50), 1: rank(50), 2: rank(30)}).text(0)
+    assert text == "3 ranks; behind: r2; slowest r2 -20, fastest r0 +0"
+
+
+def test_records_read_at_different_moments_are_lined_up():
+    """A record two seconds older is carried forward at its own rate before comparing."""
+    records = {0: rank(100, rate=50.0), 1: rank(0, rate=50.0, time=WALL - 2.0)}
+    summary = view(records).level(0)
+    assert summary.behind == ()
+
+
+def test_epochs_are_folded_into_steps():
+    """A rank at step 90 of epoch 2 is behind one at step 10 of epoch 3 (100 steps an epoch)."""
+    records = {0: rank(3, 10, outer_total=5), 1: rank(2, 90, outer_total=5), 2: rank(3, 11, outer_total=5)}
+    summary = view(records).level(1)
+    assert (summary.slowest, summary.behind) == (1, (1,))
+
+
+def test_a_finished_inner_bar_counts_as_the_next_epoch():
+    """Step 100/100 done in epoch 2 is the same place as step 0 of epoch 3: not behind."""
+    records = {0: rank(3, 0, outer_total=5), 1: rank(2, 100, outer_total=5, status="done"), 2: rank(3, 1, outer_total=5)}
+    assert view(records).level(1).behind == ()
+
+
+def test_unknown_totals_still_compare_by_outer_bar():
+    """Without totals, a rank on an earlier epoch is behind whatever its step."""
+    records = {0: rank(3, 5, total=None), 1: rank(2, 80, total=None), 2: rank(3, 6, total=None)}
+    assert view(records).level(1).behind == (1,)
+
+
+def test_heartbeat_stops_after_the_timeout():
+    """A rank whose record has not changed for longer than the timeout is reported."""
+    beats = Heartbeats(started=0.0)
+    view({0: rank(1, seq=1), 1: rank(1, seq=1)}, now=1.0, heartbeats=beats)
+    later = view({0: rank(9, seq=9), 1: rank(1, seq=1)}, now=13.0, heartbeats=beats)
+    assert later.stopped == (1,)
+    assert "no heartbeat: r1 12s" in later.text(0)
+
+
+def test_a_live_rank_keeps_its_heartbeat():
+    """A record that keeps changing is never reported, however slow its counters."""
+    beats = Heartbeats(started=0.0)
+    view({0: rank(1, seq=1), 1: rank(1, seq=1)}, now=1.0, heartbeats=beats)
+    assert view({0: rank(1, seq=2), 1: rank(1, seq=2)}, now=13.0, heartbeats=beats).stopped == ()
+
+
+def test_a_stopped_rank_is_not_counted_as_slowest():
+    """A rank with no heartbeat is reported as such, not as the slowest."""
+    beats = Heartbeats(started=0.0)
+    view({0: rank(5, seq=1), 1: rank(1, seq=1), 2: rank(5, seq=1)}, now=1.0, heartbeats=beats)
+    later = view({0: rank(9, seq=2), 1: rank(1, seq=1), 2: rank(8, seq=2)}, now=20.0, heartbeats=beats)
+    assert later.level(0).slowest == 2
+
+
+def test_a_rank_that_exited_mid_bar_is_reported():
+    """A rank that published its exit with a bar unfinished is named as exited."""
+    records = {0: rank(50), 1: rank(20, state=EXITED), 2: rank(50)}
+    assert "; exited: r1;" in view(records).text(0)
+
+
+def test_a_rank_that_finished_is_not_an_alarm():
+    """A rank that exited with its bars done is simply done."""
+    records = {0: rank(50), 1: rank(100, state=EXITED, status="done")}
+    assert "exited" not in view(records).text(0)
+
+
+def test_ranks_that_never_report_are_named_after_the_timeout():
+    """A rank with no record yet is named as not reporting, once the grace period has passed."""
+    beats = Heartbeats(started=0.0)
+    assert view({0: rank(5), 1: None}, now=5.0, heartbeats=beats).missing == ()
+    assert view({0: rank(5), 1: None}, now=11.0, heartbeats=beats).text(0) == "2 ranks; not reporting: r1"
+
+
+def test_a_thousand_ranks_stay_one_short_line():
+    """With 1,024 ranks the text names a few and counts the rest."""
+    beats = Heartbeats(started=0.0)
+    records = {r: rank(500, seq=1) for r in range(1024)}
+    view(records, now=1.0, heartbeats=beats)
+    records = {r: rank(500 if r % 10 else 100, seq=1 if r % 7 == 0 else 2) for r in range(1024)}
+    text = view(records, now=20.0, heartbeats=beats).text(0)
+    assert "\n" not in text and len(text) < 160
+    assert text.startswith("1024 ranks; behind: r") and " +" in text
+
+
+def test_record_round_trip():
+    """A record comes back from its bytes as it was published."""
+    record = rank(3, 42, outer_total=5)
+    record.phase, record.idle = "data", 1.5
+    back = decode(encode(record))
+    assert (back.levels, back.phase, back.idle, back.time) == (record.levels, "data", 1.5, WALL)
+
+
+def test_placeholders_and_garbage_decode_to_nothing():
+    """A seeded key or unreadable bytes mean no record, never an error."""
+    assert decode(b"-") is None and decode(b"") is None and decode(b"[1,not json") is None
+
+
+@pytest.mark.reliability(
+    "Distributed",
+    "a record under our key prefix that is not a number where a count should be",
+    "it is dropped; the other ranks are still summed up",
+)
+def test_a_record_with_a_counter_that_is_not_a_number_is_no_record():
+    """A record whose counter is text (another program under our prefix) is dropped."""
+    raw = encode(rank(5)).replace(b"[[5,", b'[["5",')
+    assert decode(raw) is None

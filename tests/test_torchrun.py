@@ -1,0 +1,128 @@
+"""Real jobs under torchrun on the CPU (gloo): one bar per job, the job's ranks on it, nodes.
+
+Each job costs seconds on two cores (four Python processes importing torch), so there are two,
+and several tests read each one's output. Output is in log mode with a short interval, so what
+the drawing rank showed can be read line by line.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch.distributed")
+
+JOB = str(Path(__file__).parent / "jobs" / "ranks_job.py")
+SRC = str(Path(__file__).parent.parent / "src")
+# torchrun's agent checks its workers every --monitor-interval seconds; a rank that dies is
+# noticed then and the job stopped. Longer than the job, it lets the drawing rank report the
+# dead rank first, as it does in a multi-node job where the agents take a while to react.
+AGENT_PATIENCE = "30"
+
+
+def environment(**extra) -> dict:
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1",
+               TRAINBAR_MODE="log", TRAINBAR_LOG_INTERVAL="0.5", TRAINBAR_HEARTBEAT_TIMEOUT="2")  # fmt: skip
+    for name in ("TRAINBAR_RANKS", "TRAINBAR_DISABLE", "TRAINBAR_GATHER", "CI"):
+        env.pop(name, None)
+    env.update({name: str(value) for name, value in extra.items()})
+    return env
+
+
+def torchrun(*arguments) -> list:
+    return [sys.executable, "-m", "torch.distributed.run", *arguments, JOB]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def bar_lines(text: str) -> list:
+    return [line for line in text.splitlines() if "train:" in line]
+
+
+@pytest.fixture(scope="module")
+def four_ranks():
+    """4 ranks, one process group: rank 3 twice as slow, rank 2 dies two seconds into the loop."""
+    env = environment(INIT_PG=1, STEPS=160, STEP_SECONDS=0.05, SLOW_RANK=3, DIE_RANK=2, DIE_AT=40)
+    command = torchrun("--standalone", "--nproc-per-node", "4", "--monitor-interval", AGENT_PATIENCE)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+
+
+def test_four_ranks_draw_one_bar(four_ranks):
+    """Four processes, one bar: a single start line and a single final line."""
+    lines = bar_lines(four_ranks.stderr)
+    assert sum(" 0% 0/160 " in line for line in lines) == 1
+    assert sum(line.endswith(" done") for line in lines) == 1
+
+
+def test_write_prints_once(four_ranks):
+    """trainbar.write from every rank prints once, from rank 0."""
+    assert four_ranks.stdout.count("job started") == 1
+    assert "job started (rank 0)" in four_ranks.stdout
+
+
+def test_the_slower_rank_is_named(four_ranks):
+    """The drawing rank's line names rank 3, twice as slow, as behind and slowest."""
+    assert any("behind: r3;" in line and "slowest r3 -" in line for line in bar_lines(four_ranks.stderr))
+
+
+@pytest.mark.reliability(
+    "Distributed",
+    "a rank exits abruptly under torchrun (os._exit)",
+    "the drawing rank names it (no heartbeat) and goes on",
+)
+def test_a_rank_that_dies_is_named(four_ranks):
+    """Rank 2 exits abruptly; its heartbeat stops and the drawing rank says so."""
+    assert four_ranks.returncode != 0  # torchrun reports the dead rank too
+    assert any("no heartbeat: r2" in line for line in bar_lines(four_ranks.stderr))
+
+
+@pytest.fixture(scope="module")
+def two_nodes():
+    """Two torchrun agents sharing a c10d rendezvous: two simulated nodes of two ranks each.
+
+    --virtual-local-rank gives every worker LOCAL_RANK=0, so a leader chosen by local rank would
+    draw two bars per node.
+    """
+    port = free_port()
+    env = environment(TRAINBAR_RANKS="node", STEPS=100, STEP_SECONDS=0.05)
+    command = torchrun("--nnodes", "2", "--nproc-per-node", "2", "--rdzv-backend", "c10d", "--rdzv-endpoint",
+                       f"127.0.0.1:{port}", "--rdzv-id", "trainbar-nodes", "--virtual-local-rank")  # fmt: skip
+    agents = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for _ in range(2)]  # fmt: skip
+    try:
+        return [agent.communicate(timeout=240) for agent in agents]
+    finally:
+        for agent in agents:
+            agent.kill()
+
+
+def test_each_node_draws_one_bar(two_nodes):
+    """TRAINBAR_RANKS=node: each simulated node shows exactly one bar, not one per worker."""
+    for _out, err in two_nodes:
+        assert sum(" 0% 0/100 " in line for line in bar_lines(err)) == 1
+
+
+def test_node_bars_say_which_node(two_nodes):
+    """The two nodes' lines are prefixed [n0] and [n1]."""
+    prefixes = {bar_lines(err)[0].split()[0] for _out, err in two_nodes}
+    assert prefixes == {"[n0]", "[n1]"}
+
+
+def test_node_leaders_gather_their_own_node(two_nodes):
+    """Each node's bar sums up the two ranks of that node, not the whole job."""
+    for _out, err in two_nodes:
+        assert any("2 ranks" in line for line in bar_lines(err))
+        assert not any("4 ranks" in line for line in bar_lines(err))
+
+
+def test_each_node_writes_once(two_nodes):
+    """trainbar.write prints once per node under TRAINBAR_RANKS=node."""
+    for out, _err in two_nodes:
+        assert out.count("job started") == 1

@@ -29,6 +29,13 @@ def _number(name: str, value: object, *, minimum: float | None = None, allow_non
     return index() if index is not None else as_float
 
 
+def _columns(value: object) -> int:
+    columns = _number("ncols", value, minimum=1)
+    if math.isinf(columns):
+        raise ValueError(f"ncols must be a finite number of columns, got {value!r}")
+    return int(columns)
+
+
 def _text(name: str, value: object, *, allow_none: bool = True) -> str | None:
     if value is None and allow_none:
         return None
@@ -88,7 +95,7 @@ class Bar:
         self._unit_scale = bool(unit_scale)
         self._unit_divisor = _number("unit_divisor", unit_divisor, minimum=1)
         self._initial = _number("initial", initial)
-        self._ncols = None if ncols is None else int(_number("ncols", ncols, minimum=1))
+        self._ncols = None if ncols is None else _columns(ncols)
         self._delay = float(_number("delay", delay, minimum=0))
         self._leave = bool(leave) if leave is not None else True
         self._ascii = ascii if isinstance(ascii, str) else bool(ascii)

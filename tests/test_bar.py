@@ -175,3 +175,9 @@ def test_chunk_path_is_taken_for_fast_builtin_iterators(monkeypatch):
     b = trainbar.bar(range(200_000), file=io.StringIO())
     assert sum(1 for _ in b) == 200_000
     assert seen and b.n == 200_000
+
+
+def test_infinite_ncols_is_refused_naming_the_argument():
+    """ncols=inf raises ValueError naming ncols, not an OverflowError from int()."""
+    with pytest.raises(ValueError, match="ncols"):
+        trainbar.bar(total=1, ncols=float("inf"), file=io.StringIO())

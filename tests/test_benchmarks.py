@@ -33,6 +33,13 @@ def test_profile_shows_both_strategies():
     assert "before: per-item generator" in result.stdout and "after: islice chunks chained in C" in result.stdout
 
 
+def test_watchdog_benchmark_prints_each_cost():
+    result = run("watchdog.py", "--quick")
+    assert result.returncode == 0, result.stderr
+    for heading in ("ns per item on the timed path", "per watchdog check with 10 open bar(s)", "ms per stall report"):
+        assert heading in result.stdout
+
+
 def test_store_gather_benchmark_reads_every_simulated_rank():
     pytest.importorskip("torch.distributed")
     result = run("store_gather.py", "--quick")

@@ -72,3 +72,29 @@ def test_ticker_interval_honours_the_fastest_listener():
     display = trainbar._display.Display(threaded=False)
     display.subscribe(Recorder())
     assert display._interval() == 0.5
+
+
+def test_first_frame_is_not_held_back_by_a_listeners_ticker():
+    """A ticker already sleeping the idle interval (for a listener) wakes for a new terminal bar."""
+    import threading
+
+    from conftest import FakeTerminal
+
+    class Drawn(FakeTerminal):
+        def __init__(self):
+            super().__init__()
+            self.drawn = threading.Event()
+
+        def write(self, text):
+            if "train" in text:
+                self.drawn.set()
+            return super().write(text)
+
+    class Slow(Recorder):
+        interval = 5.0
+
+    trainbar._display.current().subscribe(Slow())  # the ticker starts, to sleep 5 s
+    term = Drawn()
+    b = trainbar.bar(total=3, desc="train", file=term)
+    assert term.drawn.wait(2.0)  # without the wake-up, the first frame would come after 5 s
+    b.close()

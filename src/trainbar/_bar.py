@@ -29,6 +29,13 @@ def _number(name: str, value: object, *, minimum: float | None = None, allow_non
     return index() if index is not None else as_float
 
 
+def _columns(value: object) -> int:
+    columns = _number("ncols", value, minimum=1)
+    if math.isinf(columns):
+        raise ValueError(f"ncols must be a finite number of columns, got {value!r}")
+    return int(columns)
+
+
 def _text(name: str, value: object, *, allow_none: bool = True) -> str | None:
     if value is None and allow_none:
         return None
@@ -49,7 +56,8 @@ class Bar:
         "_metrics", "_start", "_end", "_status", "_estimator", "_initial", "_ascii", "_ncols",
         "_bar_format", "_desc_separator", "_colour", "_delay", "_prefix",
         "_parent", "_depth", "_lineage", "_channel", "_thread_id", "_next_log",
-        "_data_wait", "_step_time", "_clean_desc", "_readout", "_phase", "_notes", "__weakref__",
+        "_data_wait", "_step_time", "_clean_desc", "_readout", "_phase", "_notes", "_where", "_stall_since",
+        "_on_stall", "_source", "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -70,6 +78,7 @@ class Bar:
         delay: float = 0.0,
         colour: str | None = None,
         bar_format: str | None = None,
+        on_stall=None,
     ) -> None:
         if total is None and iterable is not None:
             try:
@@ -86,7 +95,7 @@ class Bar:
         self._unit_scale = bool(unit_scale)
         self._unit_divisor = _number("unit_divisor", unit_divisor, minimum=1)
         self._initial = _number("initial", initial)
-        self._ncols = None if ncols is None else int(_number("ncols", ncols, minimum=1))
+        self._ncols = None if ncols is None else _columns(ncols)
         self._delay = float(_number("delay", delay, minimum=0))
         self._leave = bool(leave) if leave is not None else True
         self._ascii = ascii if isinstance(ascii, str) else bool(ascii)
@@ -97,6 +106,12 @@ class Bar:
         self._notes: dict = {}  # listener name -> text shown after the metrics (the ranks' summary)
         if file is not None and not callable(getattr(file, "write", None)):
             raise TypeError(f"file must be a writable text stream, got {type(file).__name__}")
+        if on_stall is not None and not callable(on_stall):
+            raise TypeError(f"on_stall must be a callable taking the stall report, got {type(on_stall).__name__}")
+        self._on_stall = on_stall
+        self._where: str | None = None  # where the loop is: "data", "body" (see _iterate), or set by integrations
+        self._stall_since: float | None = None  # set by the watchdog while this bar is stalled
+        self._source = None  # a weak reference to the iterator being walked, for the stall report
 
         self._iterable = iterable
         self._n = self._initial
@@ -310,6 +325,9 @@ class Bar:
             desc_separator=self._desc_separator,
             prefix=self._prefix,
             colour=self._colour,
+            where=self._where,
+            waiting=self._where == "data" and n == self._initial and self._status == RUNNING,
+            stalled=None if self._stall_since is None or self._end is not None else now - self._stall_since,
         )
 
 
@@ -327,6 +345,7 @@ def bar(
     """A progress bar over ``iterable`` (its total from ``len()``), or counted by hand.
 
     ``options``: ``unit_scale``, ``unit_divisor``, ``initial``, ``ncols``, ``ascii``, ``delay``,
-    ``colour``, ``bar_format``.
+    ``colour``, ``bar_format``, ``on_stall`` (called with the stall report when this bar's loop
+    stalls; see the README's "When training stalls").
     """
     return Bar(iterable, total=total, desc=desc, unit=unit, leave=leave, disable=disable, file=file, **options)

@@ -15,7 +15,7 @@ import sys
 import threading
 import weakref
 
-from . import _clock, _env, _rate
+from . import _clock, _env, _rate, _watchdog
 from ._state import DONE, INTERRUPTED
 from .renderers.ansi import terminal_line
 from .renderers.plain import log_line
@@ -155,7 +155,10 @@ class Display:
         self._sequence = itertools.count()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()  # cuts the ticker's sleep short (see _start_ticker)
+        self._sleeping = 0.0  # the interval the ticker is sleeping now
         self._listeners: list = []
+        self.watchdog: _watchdog.Watchdog | None = None  # stall detection, from the first bar on
         self._outputs_started = False
 
     # --- listeners: other outputs that follow the bars (event files, rank publishing) -------
@@ -200,6 +203,7 @@ class Display:
             bar._depth = parent._depth + 1 if parent is not None else 0
             bar._lineage = (parent._lineage if parent is not None else ()) + (next(self._sequence),)
             self._open.append(weakref.ref(bar))
+            _watchdog.watch(self)
             if self._listeners:
                 self._notify("on_open", bar, _clock.now())
                 self._start_ticker()
@@ -207,7 +211,8 @@ class Display:
                 return
             key = (id(stream), mode)
             channel = self._channels.get(key)
-            if channel is None:
+            new_channel = channel is None
+            if new_channel:
                 channel = self._channels[key] = _CHANNEL_TYPES[mode](self, stream)
                 if mode == _env.TTY:
                     from . import _redirect
@@ -215,13 +220,15 @@ class Display:
                     _redirect.install()
             bar._channel = channel
             self._guard(channel, channel.add, bar, _clock.now())
-            self._start_ticker()
+            self._start_ticker(wake=new_channel)
 
     def close(self, bar) -> None:
         with self.lock:
             self._open = [ref for ref in self._open if ref() is not None and ref() is not bar]
             if self._listeners:
                 self._notify("on_close", bar, _clock.now())
+            if self.watchdog is not None:
+                self.watchdog.closed(bar)
             channel = bar._channel
             bar._channel = None
             if channel is None or self._channels.get((id(channel.stream), channel.mode)) is not channel:
@@ -319,15 +326,27 @@ class Display:
         intervals += [getattr(listener, "interval", _IDLE_INTERVAL) for listener in self._listeners]
         return min(intervals, default=_IDLE_INTERVAL)
 
-    def _start_ticker(self) -> None:
-        if not self.threaded or (self._thread is not None and self._thread.is_alive()):
+    def _start_ticker(self, wake: bool = False) -> None:
+        if not self.threaded:
+            return
+        if self._thread is not None and self._thread.is_alive():
+            if wake and self._interval() < self._sleeping:
+                # A ticker started for a listener sleeps the idle interval: a new terminal
+                # channel must not wait that long for its first frame.
+                self._wake.set()
             return
         self._stop.clear()
+        self._wake.clear()
         self._thread = threading.Thread(target=self._run, name="trainbar-display", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval()):
+        while True:
+            self._sleeping = self._interval()
+            self._wake.wait(self._sleeping)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             with self.lock:
                 if not self._channels and not any(ref() is not None for ref in self._open):
                     self._thread = None  # idle: a new bar starts a new ticker
@@ -337,6 +356,9 @@ class Display:
     def shutdown(self) -> None:
         """At interpreter exit: close what was left open and leave the terminal clean."""
         self._stop.set()
+        self._wake.set()
+        if self.watchdog is not None:
+            self.watchdog.stop()
         if not self.lock.acquire(timeout=1.0):
             return
         try:

@@ -25,6 +25,18 @@ def duration(seconds: float | None) -> str:
     return f"{minutes:02d}:{secs:02d}"
 
 
+def seconds(value: float) -> str:
+    """A span in words a person reads at a glance: ``47s``, ``1m13s``, ``2h05m``."""
+    if not math.isfinite(value) or value < 0:
+        return "?"
+    total = int(value)
+    if total < 60:
+        return f"{value:.1f}s" if value < 10 and value != total else f"{total}s"
+    if total < 3600:
+        return f"{total // 60}m{total % 60:02d}s"
+    return f"{total // 3600}h{total % 3600 // 60:02d}m"
+
+
 def si(value: float, divisor: int = 1000) -> str:
     """A magnitude with an SI prefix and three significant digits: ``1.23k``, ``45.6M``."""
     if not math.isfinite(value):

@@ -12,12 +12,17 @@ piece by piece, what the next stretch of items is:
 
 ``n`` counts completed items: it is exact at chunk boundaries, after the loop and at close.
 An item in hand when the loop is abandoned (``break``, an exception) is not counted.
+
+The timed generator also stores where the loop is in ``bar._where`` (``data`` inside ``next()``,
+``body`` in the step) for the stall watchdog; the fast paths store it once per segment, never
+per item.
 """
 
 from __future__ import annotations
 
 import itertools
 import operator
+import weakref
 from collections import deque
 
 from . import _clock
@@ -60,6 +65,12 @@ class _Walk:
 
 def iterate(bar, iterable) -> "itertools.chain":
     iterator = iter(iterable)
+    try:
+        # Weak: a strong reference would keep a DataLoader iterator, and its worker processes,
+        # alive after the loop. The watchdog follows it to report on those workers.
+        bar._source = weakref.ref(iterator)
+    except TypeError:
+        pass  # built-in iterators take no weak references, and have no workers to report on
     return itertools.chain.from_iterable(_segments(bar, iterator))
 
 
@@ -94,6 +105,7 @@ def _chunks(bar, iterator, walk: _Walk):
     """Yield islices sized to take about CHUNK_SECONDS each, until the steps turn slow."""
     now = _clock.now
     size = max(MIN_CHUNK, min(MAX_CHUNK, int(CHUNK_SECONDS / max(walk.step or 0.0, 1e-9))))
+    bar._where = "body"  # a built-in sequence never blocks: the time goes to the loop body
     while True:
         left = operator.length_hint(iterator)
         if left <= 0:
@@ -128,12 +140,14 @@ def _timed(bar, iterator, walk: _Walk, limit: int):
             if bar._n - bar._initial > 1:  # the first step (workers starting up) is left out
                 bar._step_time += asked - previous
                 bar._data_wait += previous_wait
+        bar._where = "data"
         try:
             item = next(iterator)
         except StopIteration:
             walk.exhausted = True
             break
         previous, previous_wait = asked, now() - asked
+        bar._where = "body"
         yield item
         bar._n += 1
     if steps:
@@ -142,6 +156,7 @@ def _timed(bar, iterator, walk: _Walk, limit: int):
 
 def _counted(bar, iterator, walk: _Walk, limit: int):
     """Per item, counting only: fast steps over an iterator of unknown length."""
+    bar._where = None  # not followed per item here: a stall in this stretch has no known phase
     taken = 0
     for item in itertools.islice(iterator, limit):
         taken += 1

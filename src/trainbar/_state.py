@@ -33,13 +33,21 @@ _FIELDS = (
     "history",
     "phase",
     "data_share",
+    "where",
+    "waiting",
+    "stalled",
 )
 
 
 class Snapshot:
     """Immutable view of a bar at one instant. ``metrics`` is a tuple of (name, text) pairs,
     ``history`` a tuple of (name, points) for metrics with a history, ``phase`` the name of the
-    pause in progress, ``data_share`` the share of step time spent waiting for data."""
+    pause in progress, ``data_share`` the share of step time spent waiting for data.
+
+    ``where`` is where the loop was (``data``: waiting for the next item; ``body``: in the step),
+    ``waiting`` is true until the first item arrives, and ``stalled`` is how many seconds the
+    watchdog has seen no progress for (``None`` when the bar is not stalled).
+    """
 
     __slots__ = _FIELDS
 
@@ -68,6 +76,9 @@ class Snapshot:
         history: tuple = (),
         phase: str | None = None,
         data_share: float | None = None,
+        where: str | None = None,
+        waiting: bool = False,
+        stalled: float | None = None,
     ) -> None:
         values = locals()
         for name in _FIELDS:

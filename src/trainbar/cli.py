@@ -12,6 +12,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run a small, real training loop with trainbar's bars")
     demo.add_argument("--epochs", type=int, default=4, help="epochs to train (default 4)")
     demo.add_argument("--fast", action="store_true", help="no simulated data-loading delay")
+    demo.add_argument("--stall", action="store_true", help="plant a hang in the data loader and watch the watchdog report it")
     backend = demo.add_mutually_exclusive_group()
     backend.add_argument("--torch", dest="use_torch", action="store_true", default=None, help="require PyTorch")
     backend.add_argument("--no-torch", dest="use_torch", action="store_false", help="use the pure-Python model")
@@ -38,7 +39,11 @@ def _add_watch(commands) -> None:
 
 def main(argv: list | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "demo":
+    if args.command == "demo" and args.stall:
+        from . import _stall_demo
+
+        _stall_demo.run(hang=1.5 if args.fast else 3.5)
+    elif args.command == "demo":
         from . import _demo
 
         if args.epochs < 1:

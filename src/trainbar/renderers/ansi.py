@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import _format
 from .._state import DONE, INTERRUPTED, Snapshot
-from .plain import data_text, metrics_text
+from .plain import data_text, metrics_text, stall_text
 
 UNICODE_BLOCKS = " ▏▎▍▌▋▊▉█"
 ASCII_BLOCKS = " 123456789#"
@@ -16,9 +16,10 @@ _MIN_BAR = 10
 _MAX_BAR = 40
 _RED = "\x1b[31m"
 _GREEN = "\x1b[32m"
+_YELLOW = "\x1b[33m"
 _RESET = "\x1b[0m"
 _COLOURS = {
-    "black": "\x1b[30m", "red": _RED, "green": _GREEN, "yellow": "\x1b[33m",
+    "black": "\x1b[30m", "red": _RED, "green": _GREEN, "yellow": _YELLOW,
     "blue": "\x1b[34m", "magenta": "\x1b[35m", "cyan": "\x1b[36m", "white": "\x1b[37m",
 }  # fmt: skip
 
@@ -84,6 +85,8 @@ def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour
             pass  # a bar_format naming fields we lack falls back to the standard layout
     indent = "  " * snap.depth + snap.prefix
     desc = f"{snap.desc}{snap.desc_separator}" if snap.desc else ""
+    if snap.waiting:
+        return _waiting_line(snap, indent, desc, width, colour)
     n = _format.count(snap.n, snap.unit_scale, snap.unit_divisor)
     times = _times(snap)
     if snap.total is None:
@@ -93,8 +96,9 @@ def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour
         total = _format.count(snap.total, snap.unit_scale, snap.unit_divisor)
         head, numbers = f"{desc}{int((fraction or 0.0) * 100):3d}%", f"{n}/{total} {times}"
     metrics = metrics_text(snap)
-    status = " interrupted" if snap.status == INTERRUPTED else ""
-    shown_status = f"{_RED}{status}{_RESET}" if status and colour else status
+    status = " interrupted" if snap.status == INTERRUPTED else (" " + stall_text(snap)).rstrip()
+    paint = _RED if snap.status == INTERRUPTED else _YELLOW
+    shown_status = f"{paint}{status}{_RESET}" if status and colour else status
     if snap.history and _charset(snap, unicode_ok) is UNICODE_BLOCKS:
         # The sparkline is the first thing to go when the line is tight: before the graphic.
         trended = _trend_metrics(snap)
@@ -129,6 +133,24 @@ def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour
     if status and room >= _format.width(indent + numbers_only) - _format.width(times):
         return _format.truncate(indent + numbers_only, room) + shown_status
     return _format.truncate(indent + numbers_only + status, width)
+
+
+def _waiting_line(snap: Snapshot, indent: str, desc: str, width: int, colour: bool) -> str:
+    """Before the first item: say so, with the time it has taken, instead of a frozen 0%."""
+    elapsed = f"[{_format.duration(snap.elapsed)}]"
+    stall = " stalled" if snap.stalled is not None else ""
+    room = width - _format.width(indent + stall)
+    # The elapsed time is what shows the loop is alive: the description goes first, then words.
+    for text in (f"{desc}waiting for first batch {elapsed}", f"waiting for first batch {elapsed}", f"waiting {elapsed}"):
+        if _format.width(text) <= room:
+            break
+    else:
+        return _format.truncate(indent + elapsed + stall, width)
+    if text.startswith("waiting") and desc:
+        spare = room - _format.width(text) - 1
+        if spare > 4:
+            text = _format.truncate(desc.rstrip(), spare) + " " + text
+    return indent + text + (f"{_YELLOW}{stall}{_RESET}" if stall and colour else stall)
 
 
 def _paint_status(status: str, colour: bool) -> str:

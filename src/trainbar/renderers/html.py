@@ -16,6 +16,7 @@ import re
 from .. import _format
 from .._state import DONE, INTERRUPTED, Snapshot
 from .ansi import terminal_line
+from .plain import stall_text
 
 MAX_DESC = 60
 MAX_TITLE = 300  # the full description, as a tooltip, within reason
@@ -28,6 +29,7 @@ PLAIN_WIDTH = 100
 RUNNING_COLOUR = "#1f77b4"
 DONE_COLOUR = "#2ca02c"
 INTERRUPTED_COLOUR = "#d62728"
+STALLED_COLOUR = "#b8860b"  # amber: a warning, not a failure
 _TRACK = "rgba(128,128,128,0.25)"
 _SAFE_COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{1,20}")
 
@@ -112,7 +114,10 @@ def _row(snap: Snapshot, history: dict, sparks_left: int) -> tuple:
             f'<div class="trainbar-track" style="{_TRACK_STYLE}"><div class="trainbar-fill" '
             f'style="width:{fraction * 100:.1f}%;height:100%;background-color:{colour}"></div></div>'
         )
-    info = [_escape(_numbers(snap))]
+    if snap.waiting:
+        info = [_escape(f"waiting for first batch [{_format.duration(snap.elapsed)}]")]
+    else:
+        info = [_escape(_numbers(snap))]
     used = 0
     for name, value in snap.metrics[:MAX_METRICS]:
         values = history.get(name) if name else None
@@ -126,6 +131,8 @@ def _row(snap: Snapshot, history: dict, sparks_left: int) -> tuple:
         info.append(f"… {len(snap.metrics) - MAX_METRICS} more")
     if snap.status == INTERRUPTED:
         info.append(f'<span class="trainbar-status" style="color:{INTERRUPTED_COLOUR};font-weight:bold">interrupted</span>')
+    elif snap.stalled is not None:
+        info.append(f'<span class="trainbar-status" style="color:{STALLED_COLOUR};font-weight:bold">{_escape(stall_text(snap))}</span>')
     cells.append(f'<div class="trainbar-info">{" ".join(info)}</div>')
     return "".join(cells), used
 

@@ -17,6 +17,29 @@ def numbers(snap: Snapshot) -> str:
     return f"{percent}% {n}/{total}"
 
 
+_PHASES = {
+    "data": "waiting for data",
+    "body": "in the step",
+    "collective": "in a collective",
+    "sync": "in a GPU sync",
+}
+
+
+def phase_label(phase: str | None) -> str:
+    """Where a loop is, in words: ``waiting for data``, ``in the step``; empty when unknown."""
+    if not phase:
+        return ""
+    return _PHASES.get(phase, f"in {phase}")
+
+
+def stall_text(snap: Snapshot) -> str:
+    """``stalled 47s waiting for data`` while the watchdog sees no progress, else empty."""
+    if snap.stalled is None:
+        return ""
+    where = "" if snap.waiting else phase_label(snap.where)
+    return f"stalled {_format.seconds(snap.stalled)}" + (f" {where}" if where else "")
+
+
 DATA_SHOWN_FROM = 0.10  # a smaller share of time waiting for data is not worth the room
 
 
@@ -35,6 +58,10 @@ def log_line(snap: Snapshot) -> str:
     """One line that reads on its own: who, how far, how long, how fast, and the metrics."""
     names = [name for name in snap.path if name] + [snap.desc or snap.unit]
     head = " > ".join(names)
+    if snap.waiting:
+        parts = [f"{snap.prefix}{head}:", "waiting for first batch,", f"elapsed {_format.duration(snap.elapsed)}"]
+        stall = stall_text(snap)
+        return _format.sanitize(" ".join(parts + ([stall] if stall else [])))
     parts = [f"{snap.prefix}{head}:", numbers(snap), f"elapsed {_format.duration(snap.elapsed)}"]
     if snap.total is not None and snap.status != DONE:
         parts.append(f"remaining {_format.duration(snap.eta)}")
@@ -51,4 +78,6 @@ def log_line(snap: Snapshot) -> str:
         parts.append("done")
     elif snap.status == INTERRUPTED:
         parts.append("interrupted")
+    elif snap.stalled is not None:
+        parts.append(stall_text(snap))
     return _format.sanitize(" ".join(parts))

@@ -1,0 +1,46 @@
+"""A real torchrun job on the CPU (gloo) where one rank hangs in its data loader."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch.distributed")
+
+JOB = str(Path(__file__).parent / "jobs" / "stall_job.py")
+SRC = str(Path(__file__).parent.parent / "src")
+
+
+@pytest.fixture(scope="module")
+def job():
+    """3 ranks; rank 1's seventh batch hangs 6 s; stalls are judged at 2 s."""
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1",
+               TRAINBAR_MODE="log", TRAINBAR_STALL="2", TRAINBAR_HEARTBEAT_TIMEOUT="30")  # fmt: skip
+    for name in ("TRAINBAR_RANKS", "TRAINBAR_DISABLE", "TRAINBAR_GATHER", "CI"):
+        env.pop(name, None)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "3", JOB]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+
+
+def reports(text, rank):
+    return [block for block in text.split("trainbar: ")[1:] if block.startswith(f'stall in "train" (rank {rank},')]
+
+
+def test_stuck_rank_reports_its_own_stall_in_the_data_phase(job):
+    """Rank 1 names itself and says it is waiting for data, with its own stack."""
+    assert job.returncode == 0, job.stderr[-3000:]
+    (report,) = reports(job.stderr, 1)
+    assert "phase: waiting for data" in report and "time.sleep(hang)" in report
+
+
+def test_drawing_rank_names_the_rank_in_another_phase(job):
+    """Rank 0, stuck in the all-reduce, names rank 1 as the one to look at."""
+    (report,) = reports(job.stderr, 0)
+    assert "2 ranks in step, but r1 in data: look at that rank first" in report
+
+
+def test_every_rank_recovers(job):
+    """Once rank 1's read returns, each rank's recovery is reported."""
+    assert job.stderr.count('trainbar: "train" recovered after') >= 2

@@ -4,6 +4,8 @@ import re
 import urllib.parse
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from trainbar._state import DONE, INTERRUPTED, Snapshot
 from trainbar.renderers import html as nb
 from trainbar.renderers.ansi import terminal_line
@@ -50,6 +52,9 @@ def test_interrupted_row_is_red_and_shows_where_it_stopped():
     assert "trainbar-interrupted" in html
 
 
+@pytest.mark.reliability(
+    "Hostile text", "markup and script in desc, unit, metric names and values (notebook HTML)", "escaped: shown as text, never interpreted"
+)
 def test_all_user_text_is_escaped():
     """Descriptions, units, metric names and values cannot inject markup."""
     evil = '<script>alert("x")</script>&'

@@ -39,17 +39,22 @@ def stalls_in(text):
     return text.count("trainbar: stall")
 
 
+def assert_stall_after(clock, display, out, *, quiet, then):
+    """No verdict after ``quiet`` more seconds without progress; exactly one ``then`` seconds later."""
+    clock.advance(quiet)
+    display.watchdog.check()
+    assert stalls_in(out.getvalue()) == 0
+    clock.advance(then)
+    display.watchdog.check()
+    assert stalls_in(out.getvalue()) == 1
+
+
 def test_no_verdict_before_the_first_step_within_the_grace_period(manual):
     """Before the first step only the grace period (10 minutes) counts: start-up is slow."""
     clock, display = manual
     out = io.StringIO()
     b = trainbar.bar(total=10, desc="train", file=out)  # noqa: F841 - a dropped bar would close
-    clock.advance(_watchdog.GRACE - 1)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 0
-    clock.advance(1)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 1
+    assert_stall_after(clock, display, out, quiet=_watchdog.GRACE - 1, then=1)
 
 
 def test_grace_period_comes_from_the_environment(manual, monkeypatch):
@@ -58,12 +63,7 @@ def test_grace_period_comes_from_the_environment(manual, monkeypatch):
     clock, display = manual
     out = io.StringIO()
     b = trainbar.bar(total=10, desc="train", file=out)  # noqa: F841
-    clock.advance(89)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 0
-    clock.advance(1)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 1
+    assert_stall_after(clock, display, out, quiet=89, then=1)
 
 
 def test_fast_steps_stall_after_the_30_second_floor(manual):
@@ -235,12 +235,7 @@ def test_next_epochs_bar_keeps_the_pace_of_the_last(manual):
     epochs.update()
     display.watchdog.check()
     second = trainbar.bar(total=20, desc="train", file=out)  # noqa: F841
-    clock.advance(29.9)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 0
-    clock.advance(0.1)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 1
+    assert_stall_after(clock, display, out, quiet=29.9, then=0.1)
 
 
 def test_slow_first_batches_of_later_bars_are_allowed_their_usual_wait(manual):
@@ -256,12 +251,7 @@ def test_slow_first_batches_of_later_bars_are_allowed_their_usual_wait(manual):
         b.close()
         display.watchdog.check()
     b = trainbar.bar(total=10, desc="train", file=out)  # noqa: F841
-    clock.advance(59)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 0
-    clock.advance(1)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 1
+    assert_stall_after(clock, display, out, quiet=59, then=1)
 
 
 def test_progress_in_another_thread_does_not_hide_a_stall(manual):
@@ -706,12 +696,7 @@ def test_a_pause_suspends_stall_verdicts_until_it_ends(manual):
             clock.advance(60)
             display.watchdog.check()
     assert stalls_in(out.getvalue()) == 0
-    clock.advance(29)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 0
-    clock.advance(1)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 1
+    assert_stall_after(clock, display, out, quiet=29, then=1)
 
 
 def test_a_loop_inside_a_pause_is_still_watched(manual):

@@ -61,11 +61,7 @@ class TrainbarCallback(keras.callbacks.ProgbarLogger):
 
     @guarded
     def on_train_batch_end(self, batch, logs=None) -> None:
-        bar = self._bars.get("steps")
-        if bar is not None:
-            advance(bar, batch + 1)
-            if logs:
-                bar.log(**logs)
+        self._batch_done("steps", batch, logs)
 
     @guarded
     def on_epoch_end(self, epoch, logs=None) -> None:
@@ -81,6 +77,13 @@ class TrainbarCallback(keras.callbacks.ProgbarLogger):
             advance(epochs, epoch + 1)
             if logs:
                 epochs.log(**logs)
+
+    def _batch_done(self, key: str, batch: int, logs) -> None:
+        bar = self._bars.get(key)
+        if bar is not None:
+            advance(bar, batch + 1)
+            if logs:
+                bar.log(**logs)
 
     @guarded
     def on_train_end(self, logs=None) -> None:
@@ -100,11 +103,7 @@ class TrainbarCallback(keras.callbacks.ProgbarLogger):
 
     @guarded
     def on_test_batch_end(self, batch, logs=None) -> None:
-        bar = self._bars.get("eval")
-        if bar is not None:
-            advance(bar, batch + 1)
-            if logs:
-                bar.log(**logs)
+        self._batch_done("eval", batch, logs)
 
     @guarded
     def on_test_end(self, logs=None) -> None:

@@ -72,11 +72,7 @@ def test_fast_steps_stall_after_the_30_second_floor(manual):
     out = io.StringIO()
     b = trainbar.bar(total=100, desc="train", file=out)
     steady(clock, display, b, 10, 1.0)
-    clock.advance(29.9)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 0
-    clock.advance(0.1)
-    display.watchdog.check()
+    assert_stall_after(clock, display, out, quiet=29.9, then=0.1)
     assert "(threshold 30s, steps under 2s)" in out.getvalue()
 
 
@@ -86,11 +82,7 @@ def test_slow_steps_stall_after_ten_median_steps(manual):
     out = io.StringIO()
     b = trainbar.bar(total=100, desc="train", file=out)
     steady(clock, display, b, 8, 12.0)
-    clock.advance(119)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 0
-    clock.advance(1)
-    display.watchdog.check()
+    assert_stall_after(clock, display, out, quiet=119, then=1)
     assert "threshold 2m00s, median step 12s" in out.getvalue()
 
 
@@ -111,11 +103,7 @@ def test_fixed_threshold_applies_from_the_first_batch(manual, monkeypatch):
     clock, display = manual
     out = io.StringIO()
     b = trainbar.bar(total=10, desc="train", file=out)  # noqa: F841
-    clock.advance(4)
-    display.watchdog.check()
-    assert stalls_in(out.getvalue()) == 0
-    clock.advance(1)
-    display.watchdog.check()
+    assert_stall_after(clock, display, out, quiet=4, then=1)
     assert "no progress for 5s at 0/10 (threshold 5s)" in out.getvalue()
 
 

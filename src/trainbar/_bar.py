@@ -7,6 +7,7 @@ import sys
 import threading
 
 from . import _clock, _display, _env, _format, _leader, _metrics, _timing
+from ._counter import Counter
 from ._iterate import iterate
 from ._rate import RateEstimator
 from ._state import DONE, INTERRUPTED, RUNNING, Snapshot
@@ -44,7 +45,7 @@ def _text(name: str, value: object, *, allow_none: bool = True) -> str | None:
     return value
 
 
-class Bar:
+class Bar(Counter):
     """A progress bar over an iterable, or counted by hand with :meth:`update`.
 
     Create one with :func:`trainbar.bar`. All drawing happens off the training thread, at most
@@ -52,7 +53,7 @@ class Bar:
     """
 
     __slots__ = (
-        "_n", "_total", "_desc", "_unit", "_unit_scale", "_unit_divisor", "_leave", "_iterable",
+        "_total", "_desc", "_unit", "_unit_scale", "_unit_divisor", "_leave", "_iterable",
         "_metrics", "_start", "_end", "_status", "_estimator", "_initial", "_ascii", "_ncols",
         "_bar_format", "_desc_separator", "_colour", "_delay", "_prefix",
         "_parent", "_depth", "_lineage", "_channel", "_thread_id", "_next_log",
@@ -139,14 +140,7 @@ class Bar:
 
     # --- the hot path: plain stores, nothing else ----------------------------------------
 
-    def update(self, n=1, **metrics) -> None:
-        """Count ``n`` more items; keyword arguments are metrics, kept by reference."""
-        try:
-            self._n += n
-        except TypeError:
-            raise TypeError(f"update(n=...) must be a number, got {type(n).__name__} {n!r}") from None
-        if metrics:
-            _metrics.keep(self._metrics, metrics)
+    # update(n=1, **metrics), the call made every step, is Counter's (see _counter.py).
 
     def log(self, **metrics) -> None:
         """Attach metrics (numbers, numpy values, torch tensors on any device, or callables).

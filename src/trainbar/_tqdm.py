@@ -162,12 +162,7 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
 
     # --- methods --------------------------------------------------------------------------
 
-    def update(self, n=1):
-        """Count ``n`` more items (may be negative or a float, as in tqdm)."""
-        try:
-            self._n += n
-        except TypeError:
-            raise TypeError(f"update(n=...) must be a number, got {type(n).__name__} {n!r}") from None
+    # update(n=1) is Bar's: n may be negative or a float, as in tqdm, and metrics are accepted.
 
     def refresh(self, nolock=False, lock_args=None) -> None:
         """Accepted for compatibility: the next frame (within ~0.1 s) shows the change."""

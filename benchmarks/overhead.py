@@ -343,6 +343,11 @@ def main() -> None:
     n, reps = (2_000, 1) if args.quick else (args.n, args.reps)
     libraries = available(args.only)
     print(f"python {sys.version.split()[0]}, N={n:,}, {reps} interleaved repetitions, medians, bare loop subtracted")
+    if "trainbar" in libraries:
+        from trainbar import _counter
+
+        how = "compiled (trainbar._speedups)" if _counter.COMPILED else "pure Python"
+        print(f"trainbar's update(): {how}; TRAINBAR_PURE_PYTHON=1 selects the pure-Python one")
     for target_name, target in (("log file", log_file), ("pseudo-terminal", pseudo_terminal)):
         for case, label in CASES.items():
             with target() as stream:

@@ -1,5 +1,6 @@
 """The benchmarks still run: a tiny smoke run of each, asserting that they work, never a time."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -31,6 +32,9 @@ def test_profile_shows_both_strategies():
     result = run("profile_hot_path.py", "--quick")
     assert result.returncode == 0, result.stderr
     assert "before: per-item generator" in result.stdout and "after: islice chunks chained in C" in result.stdout
+    assert "pure-Python counter (before)" in result.stdout
+    built = importlib.util.find_spec("trainbar._speedups") is not None
+    assert ("compiled counter (after)" in result.stdout) == built
 
 
 def test_watchdog_benchmark_prints_each_cost():

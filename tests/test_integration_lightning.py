@@ -159,13 +159,27 @@ def test_an_exception_in_training_closes_the_bars_as_interrupted(manual):
 
 
 def test_a_disabled_bar_draws_nothing(manual):
-    """disable() (what Lightning calls on every rank but 0) leaves the stream empty."""
+    """disable() (what Lightning's tuner calls while it searches) leaves the stream empty."""
     bar = TrainbarProgressBar(file=io.StringIO())
     bar.disable()
     run = trainer(bar)
     run.fit(Regression(), loader(64), loader(64))
     assert bar._bars.file.getvalue() == ""
     assert bar.is_disabled
+
+
+def test_setup_on_another_rank_keeps_the_bar_counting_and_a_user_s_disable_holds():
+    """Lightning's setup switches the bar off on every rank but 0; trainbar's rank rule decides."""
+    from types import SimpleNamespace
+
+    other_rank = SimpleNamespace(is_global_zero=False)
+    bar = TrainbarProgressBar(file=io.StringIO())
+    bar.setup(other_rank, None, "fit")
+    assert bar.is_enabled and bar.trainer is other_rank
+    switched_off = TrainbarProgressBar(file=io.StringIO())
+    switched_off.disable()
+    switched_off.setup(other_rank, None, "fit")
+    assert switched_off.is_disabled
 
 
 def test_bad_metrics_interval_is_refused():
@@ -177,7 +191,7 @@ def test_bad_metrics_interval_is_refused():
 
 
 DDP_SCRIPT = """
-    import sys, torch, lightning as L
+    import os, sys, time, torch, lightning as L
     from torch.utils.data import DataLoader, TensorDataset
     from trainbar.lightning import TrainbarProgressBar
 
@@ -186,6 +200,7 @@ DDP_SCRIPT = """
             super().__init__()
             self.net = torch.nn.Linear(8, 1)
         def training_step(self, batch, batch_idx):
+            time.sleep(float(os.environ.get("STEP_SECONDS", "0")))  # a run long enough to gather ranks
             loss = torch.nn.functional.mse_loss(self.net(batch[0]), batch[1])
             self.log("train_loss", loss, prog_bar=True)
             return loss
@@ -216,6 +231,30 @@ def test_ddp_on_two_processes_shows_one_set_of_bars_in_a_plain_log(tmp_path):
     finished = re.findall(r"^epochs > epoch \d: 100% 4/4 .*val_loss=.* done$", text, re.M)
     assert len(finished) == 2, text
     assert not TERMINAL_CONTROL.search(log)
+
+
+def test_ddp_rank_1_keeps_counting_so_rank_0_sums_up_the_job(tmp_path):
+    """Lightning switches the bar off on rank 1; trainbar keeps it counting for rank 0's summary.
+
+    The steps take half a second so that the ranks publish (once a second) and rank 0 reads
+    them; with the bar switched off, rank 0 would say "not reporting: r1" after 2 s.
+    """
+    script = write_script(tmp_path / "ddp_fit.py", DDP_SCRIPT)
+    env = script_environment(STEP_SECONDS="0.5", TRAINBAR_LOG_INTERVAL="0.5", TRAINBAR_HEARTBEAT_TIMEOUT="2")
+    text = run_logged([python(), str(script)], tmp_path / "job.log", env=env, timeout=240, cwd=tmp_path).decode()
+    bar_lines = [line for line in text.splitlines() if line.startswith("epochs")]
+    assert any(" 2 ranks" in line for line in bar_lines), text
+    assert "not reporting" not in text and "no heartbeat" not in text, text
+    assert not re.search(r"^\[r1\]", text, re.M)  # still one set of bars
+
+
+def test_ddp_with_trainbar_ranks_all_every_rank_draws(tmp_path):
+    """TRAINBAR_RANKS=all is honoured under Lightning: each rank draws, its lines tagged."""
+    script = write_script(tmp_path / "ddp_fit.py", DDP_SCRIPT)
+    env = script_environment(TRAINBAR_RANKS="all")
+    text = run_logged([python(), str(script)], tmp_path / "job.log", env=env, timeout=240, cwd=tmp_path).decode()
+    for rank in (0, 1):
+        assert re.search(rf"^\[r{rank}\] epochs > epoch 1: 100% 4/4 .* done$", text, re.M), text
 
 
 PTY_SCRIPT = """

@@ -133,8 +133,12 @@ def test_evaluate_and_predict_have_bars(tmp_path, manual):
 
 
 TORCHRUN_SCRIPT = """
-    import sys, torch, transformers
+    import os, sys, time, torch, transformers
     from trainbar.transformers import TrainbarCallback
+
+    class Pace(transformers.TrainerCallback):
+        def on_step_end(self, *args, **kwargs):
+            time.sleep(float(os.environ.get("STEP_SECONDS", "0")))  # a run long enough to gather ranks
 
     class Tokens(torch.utils.data.Dataset):
         def __len__(self):
@@ -147,23 +151,45 @@ TORCHRUN_SCRIPT = """
     args = transformers.TrainingArguments(output_dir="out", max_steps=8, per_device_train_batch_size=4, logging_steps=4,
                                           report_to=[], save_strategy="no", use_cpu=True)
     trainer = transformers.Trainer(model=transformers.GPT2LMHeadModel(config), args=args, train_dataset=Tokens(),
-                                   callbacks=[TrainbarCallback()])
+                                   callbacks=[TrainbarCallback(), Pace()])
     trainer.train()
     sys.stderr.write(f"rank {trainer.args.process_index} finished\\n")
 """
 
 
-def test_torchrun_with_two_processes_shows_one_bar_in_a_plain_log(tmp_path):
-    """torchrun --nproc_per_node=2: one train bar and one set of log lines, as plain text."""
+def run_torchrun(tmp_path, **env) -> str:
     script = write_script(tmp_path / "hf_train.py", TORCHRUN_SCRIPT)
     command = [python(), "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script)]
-    log = run_logged(command, tmp_path / "job.log", env=script_environment(), timeout=300, cwd=tmp_path)
-    text = log.decode()
+    return run_logged(command, tmp_path / "job.log", env=script_environment(**env), timeout=300, cwd=tmp_path).decode()
+
+
+def test_torchrun_with_two_processes_shows_one_bar_in_a_plain_log(tmp_path):
+    """torchrun --nproc_per_node=2: one train bar and one set of log lines, as plain text."""
+    text = run_torchrun(tmp_path)
     assert "rank 0 finished" in text and "rank 1 finished" in text
     assert len(re.findall(r"^train: 0% 0/8", text, re.M)) == 1
     assert len(re.findall(r"^train: 100% 8/8 .* done$", text, re.M)) == 1
     assert len(re.findall(r"^step 4/8 loss=", text, re.M)) == 1
-    assert not TERMINAL_CONTROL.search(log)
+    assert not TERMINAL_CONTROL.search(text.encode())
+
+
+def test_torchrun_rank_1_keeps_counting_so_rank_0_sums_up_the_job(tmp_path):
+    """Rank 1 counts its steps too (it draws nothing): rank 0's bar sums up both ranks.
+
+    The steps take half a second so that the ranks publish (once a second) and rank 0 reads
+    them; a rank without bars would be "not reporting: r1" after 2 s.
+    """
+    text = run_torchrun(tmp_path, STEP_SECONDS="0.5", TRAINBAR_LOG_INTERVAL="0.5", TRAINBAR_HEARTBEAT_TIMEOUT="2")
+    assert any(" 2 ranks" in line for line in text.splitlines() if line.startswith("train:")), text
+    assert "not reporting" not in text and "no heartbeat" not in text, text
+    assert len(re.findall(r"^train: 100% 8/8 .* done$", text, re.M)) == 1
+
+
+def test_torchrun_with_trainbar_ranks_all_every_rank_draws(tmp_path):
+    """TRAINBAR_RANKS=all is honoured under the Trainer: each rank draws, its lines tagged."""
+    text = run_torchrun(tmp_path, TRAINBAR_RANKS="all")
+    for rank in (0, 1):
+        assert re.search(rf"^\[r{rank}\] train: 100% 8/8 .* done$", text, re.M), text
 
 
 PTY_SCRIPT = """

@@ -5,8 +5,9 @@
 
 Bars for training (an epoch bar, and a step bar per epoch), validation, testing, prediction and
 the sanity check, with the metrics logged with ``self.log(..., prog_bar=True)``. Lightning uses
-it in place of its own bar, and switches it off on every process but global rank 0, so a DDP run
-shows one set of bars.
+it in place of its own bar. Under DDP every rank keeps its bars: trainbar's rank rule picks the
+one that draws (global rank 0 unless ``TRAINBAR_RANKS`` says otherwise), and the others publish
+their progress for the summary of the job on its line.
 
 Nothing is drawn from the training loop: a batch only moves the bar's counter, and the metrics
 are read from Lightning at most every ``metrics_interval`` seconds (and at every epoch's end).
@@ -44,6 +45,14 @@ class TrainbarProgressBar(_pl.callbacks.ProgressBar):
         self._enabled = True
 
     # --- what Lightning asks of a progress bar ------------------------------------------------
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        # Lightning's setup switches the bar off on every rank but 0. Here the other ranks must
+        # keep counting: they publish their progress to the drawing rank, and without it that
+        # rank would report them as "not reporting". Who draws is trainbar's rank rule's call.
+        enabled = self._enabled
+        super().setup(trainer, pl_module, stage)
+        self._enabled = enabled
 
     def disable(self) -> None:
         self._enabled = False

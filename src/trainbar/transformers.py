@@ -6,8 +6,9 @@
 It takes the place of ``ProgressCallback`` (and of the notebook and printer callbacks that stand
 in for it): a training bar over the optimizer steps, placed at ``state.global_step``, with the
 logged values as its metrics and each log as a line above the bars; a bar for each evaluation
-and prediction. Only the main process (``state.is_world_process_zero``) shows anything, so a
-``torchrun`` job shows one bar.
+and prediction. Every process keeps its bars: trainbar's rank rule picks the one that draws (rank
+0 unless ``TRAINBAR_RANKS`` says otherwise), so a ``torchrun`` job shows one bar, and the other
+ranks publish their progress for the summary of the job on its line.
 """
 
 from __future__ import annotations
@@ -64,8 +65,6 @@ class TrainbarCallback(_callbacks.TrainerCallback):
     @guarded
     def on_train_begin(self, args, state, control, **kwargs) -> None:
         self._take_over()  # for a callback added with trainer.add_callback() after __init__
-        if not state.is_world_process_zero:
-            return
         self._bars.close_all(interrupted=True)
         bar = self._bars.open("train", total=state.max_steps or None, desc="train")
         advance(bar, state.global_step)  # resumed from a checkpoint
@@ -76,7 +75,7 @@ class TrainbarCallback(_callbacks.TrainerCallback):
 
     @guarded
     def on_log(self, args, state, control, logs=None, **kwargs) -> None:
-        if not state.is_world_process_zero or not logs:
+        if not logs:
             return
         shown = {str(k): v for k, v in logs.items() if not str(k).endswith(_LINE_ONLY_SUFFIXES)}
         target = self._bars.get("train") or self._bars.get("eval")
@@ -93,8 +92,6 @@ class TrainbarCallback(_callbacks.TrainerCallback):
 
     @guarded
     def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs) -> None:
-        if not state.is_world_process_zero:
-            return
         bar = self._bars.get("eval")
         if bar is None:
             self._take_over()

@@ -166,10 +166,10 @@ def run_torchrun(tmp_path, **env) -> str:
 def test_torchrun_with_two_processes_shows_one_bar_in_a_plain_log(tmp_path):
     """torchrun --nproc_per_node=2: one train bar and one set of log lines, as plain text."""
     text = run_torchrun(tmp_path)
-    assert "rank 0 finished" in text and "rank 1 finished" in text
-    assert len(re.findall(r"^train: 0% 0/8", text, re.M)) == 1
-    assert len(re.findall(r"^train: 100% 8/8 .* done$", text, re.M)) == 1
-    assert len(re.findall(r"^step 4/8 loss=", text, re.M)) == 1
+    assert "rank 0 finished" in text and "rank 1 finished" in text, text
+    assert len(re.findall(r"^train: 0% 0/8", text, re.M)) == 1, text
+    assert len(re.findall(r"^train: 100% 8/8 .* done$", text, re.M)) == 1, text
+    assert len(re.findall(r"^step 4/8 loss=", text, re.M)) == 1, text
     assert not TERMINAL_CONTROL.search(text.encode())
 
 

@@ -33,6 +33,19 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 RATE_EXCEEDED = "rate exceeded"  # in "IOPub message rate exceeded." and "IOPub data rate exceeded."
 
+# The training loop the kernel and JupyterLab tests run: nested bars, a metric, print() and write().
+NESTED_TRAINING = """
+import time, trainbar as tb
+with tb.bar(total=3, desc="epoch", unit="epoch") as epochs:
+    for epoch in range(3):
+        for step in tb.bar(range(100), desc="train", leave=False):
+            time.sleep(0.008)  # the work of one training step
+            tb.log(loss=1.0 / (1 + epoch * 100 + step))
+        epochs.update(1, val_loss=2.0 / (1 + epoch))
+        print(f"epoch {epoch} printed")
+        tb.write(f"epoch {epoch} written")
+"""
+
 
 def hermetic_env(tmp) -> dict:
     """The environment for kernels and servers: no user profile, config or workspace leaks in."""

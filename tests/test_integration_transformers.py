@@ -132,13 +132,10 @@ def test_evaluate_and_predict_have_bars(tmp_path, manual):
     assert done[1].startswith("predict: 100% 2/2") and " test_loss=" in done[1]
 
 
-TORCHRUN_SCRIPT = """
+# What the subprocess tests run: the same tiny GPT-2 as above, as a script of its own.
+SCRIPT_PRELUDE = """
     import os, sys, time, torch, transformers
     from trainbar.transformers import TrainbarCallback
-
-    class Pace(transformers.TrainerCallback):
-        def on_step_end(self, *args, **kwargs):
-            time.sleep(float(os.environ.get("STEP_SECONDS", "0")))  # a run long enough to gather ranks
 
     class Tokens(torch.utils.data.Dataset):
         def __len__(self):
@@ -147,13 +144,23 @@ TORCHRUN_SCRIPT = """
             ids = torch.randint(0, 64, (16,), generator=torch.Generator().manual_seed(i))
             return {"input_ids": ids, "labels": ids.clone()}
 
-    config = transformers.GPT2Config(vocab_size=64, n_positions=32, n_embd=32, n_layer=1, n_head=2, bos_token_id=0, eos_token_id=0)
-    args = transformers.TrainingArguments(output_dir="out", max_steps=8, per_device_train_batch_size=4, logging_steps=4,
-                                          report_to=[], save_strategy="no", use_cpu=True)
-    trainer = transformers.Trainer(model=transformers.GPT2LMHeadModel(config), args=args, train_dataset=Tokens(),
-                                   callbacks=[TrainbarCallback(), Pace()])
-    trainer.train()
-    sys.stderr.write(f"rank {trainer.args.process_index} finished\\n")
+    class Pace(transformers.TrainerCallback):
+        \"\"\"Each step takes STEP_SECONDS longer: a run long enough to watch.\"\"\"
+        def on_step_end(self, *args, **kwargs):
+            time.sleep(float(os.environ.get("STEP_SECONDS", "0")))
+
+    def trainer(output_dir, max_steps, logging_steps):
+        config = transformers.GPT2Config(vocab_size=64, n_positions=32, n_embd=32, n_layer=1, n_head=2, bos_token_id=0, eos_token_id=0)
+        args = transformers.TrainingArguments(output_dir=output_dir, max_steps=max_steps, per_device_train_batch_size=4,
+                                              logging_steps=logging_steps, report_to=[], save_strategy="no", use_cpu=True)
+        return transformers.Trainer(model=transformers.GPT2LMHeadModel(config), args=args, train_dataset=Tokens(),
+                                    callbacks=[TrainbarCallback(), Pace()])
+"""
+
+TORCHRUN_SCRIPT = SCRIPT_PRELUDE + """
+    run = trainer("out", max_steps=8, logging_steps=4)
+    run.train()
+    sys.stderr.write(f"rank {run.args.process_index} finished\\n")
 """
 
 
@@ -192,33 +199,14 @@ def test_torchrun_with_trainbar_ranks_all_every_rank_draws(tmp_path):
         assert re.search(rf"^\[r{rank}\] train: 100% 8/8 .* done$", text, re.M), text
 
 
-PTY_SCRIPT = """
-    import time, torch, transformers
-    from trainbar.transformers import TrainbarCallback
-
-    class Tokens(torch.utils.data.Dataset):
-        def __len__(self):
-            return 64
-        def __getitem__(self, i):
-            ids = torch.randint(0, 64, (16,), generator=torch.Generator().manual_seed(i))
-            return {"input_ids": ids, "labels": ids.clone()}
-
-    class Slow(transformers.TrainerCallback):
-        def on_step_end(self, *args, **kwargs):
-            time.sleep(0.03)
-
-    config = transformers.GPT2Config(vocab_size=64, n_positions=32, n_embd=32, n_layer=1, n_head=2, bos_token_id=0, eos_token_id=0)
-    args = transformers.TrainingArguments(output_dir="/tmp/trainbar-hf-pty", max_steps=20, per_device_train_batch_size=4,
-                                          logging_steps=5, report_to=[], save_strategy="no", use_cpu=True)
-    trainer = transformers.Trainer(model=transformers.GPT2LMHeadModel(config), args=args, train_dataset=Tokens(),
-                                   callbacks=[TrainbarCallback(), Slow()])
-    trainer.train()
+PTY_SCRIPT = SCRIPT_PRELUDE + """
+    trainer("/tmp/trainbar-hf-pty", max_steps=20, logging_steps=5).train()
 """
 
 
 def test_terminal_shows_the_logs_above_one_finished_bar():
     """In a real terminal: the log lines in order above one finished train bar, and no tqdm."""
-    result = run_in_pty(PTY_SCRIPT, env=child_environment(HF_HUB_OFFLINE="1"), timeout=120)
+    result = run_in_pty(PTY_SCRIPT, env=child_environment(HF_HUB_OFFLINE="1", STEP_SECONDS="0.03"), timeout=120)
     assert result.returncode == 0, result
     lines = result.lines
     logs = [line for line in lines if line.startswith("step ")]

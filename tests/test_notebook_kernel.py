@@ -12,7 +12,7 @@ pytest.importorskip("jupyter_client")
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-from jupyterrun import Kernel, hermetic_env  # noqa: E402
+from jupyterrun import NESTED_TRAINING, Kernel, hermetic_env  # noqa: E402
 
 DISPLAYS = ("display_data", "update_display_data")
 MAX_UPDATES_PER_SECOND = 5  # the channel redraws about 4 times a second; one more for the final frame
@@ -26,17 +26,6 @@ for i in tb.bar(range(1_000_000), desc="million"):
         pass
 """
 
-NESTED_TRAINING = """
-import time, trainbar as tb
-with tb.bar(total=3, desc="epoch", unit="epoch") as epochs:
-    for epoch in range(3):
-        for step in tb.bar(range(100), desc="train", leave=False):
-            time.sleep(0.008)  # the work of one training step
-            tb.log(loss=1.0 / (1 + epoch * 100 + step))
-        epochs.update(1, val_loss=2.0 / (1 + epoch))
-        print(f"epoch {epoch} printed")
-        tb.write(f"epoch {epoch} written")
-"""
 
 
 def rows(html):

@@ -16,18 +16,8 @@ pytest.importorskip("websocket")
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-from jupyterrun import CHROMIUM, RATE_EXCEEDED, LabServer, hermetic_env, launch_chromium, notebook  # noqa: E402
+from jupyterrun import CHROMIUM, NESTED_TRAINING, RATE_EXCEEDED, LabServer, hermetic_env, launch_chromium, notebook  # noqa: E402
 
-TRAINING = """
-import time, trainbar as tb
-with tb.bar(total=3, desc="epoch", unit="epoch") as epochs:
-    for epoch in range(3):
-        for step in tb.bar(range(100), desc="train", leave=False):
-            time.sleep(0.008)  # the work of one training step
-            tb.log(loss=1.0 / (1 + epoch * 100 + step))
-        epochs.update(1, val_loss=2.0 / (1 + epoch))
-        print(f"epoch {epoch} done")
-"""
 
 FAST = """
 import trainbar as tb
@@ -67,7 +57,7 @@ def server_kernel(lab):
 
 def test_the_rate_limiter_never_fires_for_trainbar(lab, server_kernel):
     """A 3M-step loop, a flood of tiny bars and a training loop, through the websocket: no limit hit."""
-    for code in (FAST, TRAINING):
+    for code in (FAST, NESTED_TRAINING):
         run = server_kernel.run(code)
         print(f"\nthrough the server: {run.summary()}")
         assert RATE_EXCEEDED not in run.streams()
@@ -103,7 +93,7 @@ def browser(tmp_path_factory):
 @pytest.fixture(scope="module")
 def executed(lab, tmp_path_factory):
     """The training notebook executed by nbclient and saved into the server's root, unopened."""
-    nb = notebook(TRAINING)
+    nb = notebook(NESTED_TRAINING)
     kernel_env = hermetic_env(str(tmp_path_factory.mktemp("nbclient")))
     nbclient.NotebookClient(nb, timeout=180, kernel_name="python3").execute(env=kernel_env)
     path = os.path.join(lab.root, "executed.ipynb")
@@ -144,7 +134,7 @@ def lab_page(lab, browser, executed, tmp_path_factory):
     Returns the page and what the first cell showed when the notebook was opened."""
     shots = tmp_path_factory.mktemp("screenshots")
     nb = nbformat.read(executed, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(TRAINING))
+    nb.cells.append(nbformat.v4.new_code_cell(NESTED_TRAINING))
     nbformat.write(nb, os.path.join(lab.root, "lab.ipynb"))
     page = browser.new_page()
     page.goto(f"{lab.url}/lab/tree/lab.ipynb?token={lab.token}&reset", timeout=120_000)
@@ -199,7 +189,7 @@ def test_jupyterlab_draws_the_bar_live_and_then_finished(lab_page):
     state = bar_state(page, second)
     assert_finished_training_bar(state)
     assert state["outputs"] == 1  # updated in place: still one output
-    assert state["all"].index("3/3") < state["all"].index("epoch 0 done") < state["all"].index("epoch 2 done")
+    assert state["all"].index("3/3") < state["all"].index("epoch 0 printed") < state["all"].index("epoch 2 printed")
     assert RATE_EXCEEDED not in page.inner_text(".jp-Notebook")
 
 
@@ -217,5 +207,5 @@ def test_an_nbconvert_html_export_shows_the_finished_bar_offline(executed, brows
     page.screenshot(path=str(tmp_path / "export.png"), full_page=True)
     state = bar_state(page, "body")
     assert_finished_training_bar(state)
-    assert "epoch 2 done" in state["all"]
+    assert "epoch 2 printed" in state["all"]
     page.close()

@@ -9,9 +9,7 @@ other call to :meth:`PyCounter.update`.
 
 from __future__ import annotations
 
-import os
-
-from . import _metrics
+from . import _env, _metrics
 
 
 class PyCounter:
@@ -30,7 +28,7 @@ class PyCounter:
 
 
 def _compiled_base() -> type | None:
-    if os.environ.get("TRAINBAR_PURE_PYTHON", "") not in ("", "0"):
+    if _env._flag("TRAINBAR_PURE_PYTHON"):
         return None
     try:
         from ._speedups import Counter as compiled

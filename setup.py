@@ -10,6 +10,6 @@ from setuptools import Extension, setup
 
 extensions = []
 if platform.python_implementation() == "CPython":
-    extensions.append(Extension("trainbar._speedups", ["src/trainbar/_speedups.c"], optional=True))
+    extensions.append(Extension("trainbar.core._speedups", ["src/trainbar/core/_speedups.c"], optional=True))
 
 setup(ext_modules=extensions)

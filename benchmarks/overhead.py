@@ -344,9 +344,9 @@ def main() -> None:
     libraries = available(args.only)
     print(f"python {sys.version.split()[0]}, N={n:,}, {reps} interleaved repetitions, medians, bare loop subtracted")
     if "trainbar" in libraries:
-        from trainbar import _counter
+        from trainbar.core import counter as _counter
 
-        how = "compiled (trainbar._speedups)" if _counter.COMPILED else "pure Python"
+        how = "compiled (trainbar.core._speedups)" if _counter.COMPILED else "pure Python"
         print(f"trainbar's update(): {how}; TRAINBAR_PURE_PYTHON=1 selects the pure-Python one")
     for target_name, target in (("log file", log_file), ("pseudo-terminal", pseudo_terminal)):
         for case, label in CASES.items():

@@ -24,8 +24,8 @@ import statistics
 import time
 
 import trainbar
-from trainbar import _iterate
-from trainbar._counter import PyCounter
+from trainbar.core import iterate as _iterate
+from trainbar.core.counter import PyCounter
 
 N = 2_000_000
 
@@ -60,9 +60,9 @@ def update_hosts() -> dict:
     """A counter of each kind at 0. ``update(1)`` touches nothing else, so nothing else is set."""
     kinds = {"pure-Python counter (before)": PyCounter}
     try:
-        from trainbar._speedups import Counter as compiled
+        from trainbar.core._speedups import Counter as compiled
     except ImportError:
-        print("(trainbar._speedups was not built: no compiled counter to compare)")
+        print("(trainbar.core._speedups was not built: no compiled counter to compare)")
     else:
         kinds["compiled counter (after)"] = compiled
     kinds["plain method, no **metrics"] = PlainMethod

@@ -115,7 +115,7 @@ def main() -> None:
     import torch.distributed as dist
 
     import trainbar
-    from trainbar import _rank
+    from trainbar.distributed import info as _rank
     from trainbar.distributed.gather import RankGatherer
     from trainbar.testing import manual_display
 

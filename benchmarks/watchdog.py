@@ -20,7 +20,7 @@ import time
 import trainbar
 
 def per_item(n: int, reps: int) -> float:
-    from trainbar import _iterate
+    from trainbar.core import iterate as _iterate
 
     b = trainbar.bar(total=n, file=io.StringIO())
     bare_times, timed_times = [], []
@@ -52,7 +52,7 @@ def watchdog_round(bars: int, rounds: int = 2000) -> float:
 
 
 def report(with_torch: bool) -> float:
-    from trainbar import _diagnose
+    from trainbar.stall import diagnose as _diagnose
 
     if with_torch:
         import torch.utils.data  # noqa: F401 - makes the report look for DataLoader iterators

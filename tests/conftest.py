@@ -2,7 +2,9 @@ import io
 
 import pytest
 
-from trainbar import _display, _leader, _rank
+from trainbar.runtime import display as _display
+from trainbar.distributed import leader as _leader
+from trainbar.distributed import info as _rank
 from trainbar.testing import manual_display
 
 _ENVIRONMENT = (

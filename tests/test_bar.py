@@ -5,7 +5,7 @@ import io
 import pytest
 
 import trainbar
-from trainbar import _iterate
+from trainbar.core import iterate as _iterate
 
 
 def test_manual_counting_and_metrics(manual):

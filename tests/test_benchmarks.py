@@ -33,7 +33,7 @@ def test_profile_shows_both_strategies():
     assert result.returncode == 0, result.stderr
     assert "before: per-item generator" in result.stdout and "after: islice chunks chained in C" in result.stdout
     assert "pure-Python counter (before)" in result.stdout
-    built = importlib.util.find_spec("trainbar._speedups") is not None
+    built = importlib.util.find_spec("trainbar.core._speedups") is not None
     assert ("compiled counter (after)" in result.stdout) == built
 
 

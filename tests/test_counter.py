@@ -1,7 +1,7 @@
 """The per-step counter: its compiled twin behaves exactly like the pure-Python one.
 
 Every case runs against both implementations side by side, so a difference between the C code
-in ``_speedups.c`` and ``_counter.PyCounter`` fails here rather than in somebody's training run.
+in ``_speedups.c`` and ``counter.PyCounter`` fails here rather than in somebody's training run.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trainbar import _counter, _env
-from trainbar._counter import PyCounter
+from trainbar.core import counter as _counter
+from trainbar.runtime import environment as _env
+from trainbar.core.counter import PyCounter
 
 try:
-    from trainbar._speedups import Counter as _CompiledBase
+    from trainbar.core._speedups import Counter as _CompiledBase
 except ImportError:  # built without a compiler: only the pure-Python twin can be tested
     _CompiledBase = None
 
@@ -200,8 +201,8 @@ def test_any_sequence_of_steps_gives_the_same_count_in_both(steps):
 def test_bar_uses_the_compiled_counter_when_it_was_built():
     if _CompiledBase is None:
         if os.environ.get("TRAINBAR_REQUIRE_SPEEDUPS"):
-            pytest.fail("trainbar._speedups was not built, and TRAINBAR_REQUIRE_SPEEDUPS is set")
-        pytest.skip("trainbar._speedups was not built (no C compiler at install time)")
+            pytest.fail("trainbar.core._speedups was not built, and TRAINBAR_REQUIRE_SPEEDUPS is set")
+        pytest.skip("trainbar.core._speedups was not built (no C compiler at install time)")
     if _env._flag("TRAINBAR_PURE_PYTHON"):
         pytest.skip("TRAINBAR_PURE_PYTHON is set for this run")
     import trainbar
@@ -213,7 +214,7 @@ def test_bar_uses_the_compiled_counter_when_it_was_built():
 
 def test_trainbar_pure_python_selects_the_python_counter_and_a_bar_still_counts(tmp_path):
     script = (
-        "import trainbar, trainbar._counter as c\n"
+        "import trainbar, trainbar.core.counter as c\n"
         "assert not c.COMPILED and issubclass(trainbar.Bar, c.PyCounter)\n"
         "b = trainbar.bar(total=4, file=open(r'%s', 'w'))\n"
         "b.update(); b.update(2, loss=0.5); b.update(n=1)\n"

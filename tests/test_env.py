@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from trainbar import _env
+from trainbar.runtime import environment as _env
 from conftest import FakeTerminal
 
 

@@ -9,7 +9,8 @@ import warnings
 import pytest
 
 import trainbar
-from trainbar import _display, _events
+from trainbar.runtime import display as _display
+from trainbar.events import stream as _events
 from trainbar.sinks.file import AppendFile
 
 

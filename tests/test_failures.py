@@ -107,7 +107,7 @@ def test_a_failed_stream_is_remembered_by_itself_not_by_its_id():
     import gc
     import weakref
 
-    from trainbar import _output
+    from trainbar.runtime import output as _output
 
     class Broken(io.StringIO):
         def write(self, text):

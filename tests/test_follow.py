@@ -2,8 +2,8 @@
 
 import os
 
-from trainbar._watch import follow
-from trainbar._watch.follow import Follower
+from trainbar.events.watch import follow
+from trainbar.events.watch.follow import Follower
 
 
 def append(path, data: bytes):

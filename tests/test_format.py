@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trainbar import _format
+from trainbar.render import fmt as _format
 
 
 @pytest.mark.parametrize(

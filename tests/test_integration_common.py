@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from trainbar import _integration
+from trainbar.integrations import common as _integration
 
 MODULES = [("keras", "keras"), ("lightning", "lightning"), ("transformers", "transformers")]
 
@@ -21,6 +21,7 @@ def test_a_missing_framework_names_the_extra_to_install(monkeypatch, framework, 
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, framework, None)  # what an absent package looks like to import
     monkeypatch.delitem(sys.modules, f"trainbar.{framework}", raising=False)
+    monkeypatch.delitem(sys.modules, f"trainbar.integrations.{framework}", raising=False)
     with pytest.raises(ImportError, match=rf"pip install 'trainbar\[{extra}\]'") as caught:
         importlib.import_module(f"trainbar.{framework}")
     assert caught.value.__cause__ is None and caught.value.__suppress_context__

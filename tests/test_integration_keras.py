@@ -113,7 +113,7 @@ def test_batches_never_draw(manual):
 
 def test_a_failing_bar_never_stops_fit(manual, monkeypatch):
     """If the callback itself fails, fit completes, with one warning, and the bars are closed."""
-    from trainbar import _integration
+    from trainbar.integrations import common as _integration
 
     stream = io.StringIO()
     opened = []

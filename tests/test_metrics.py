@@ -7,8 +7,9 @@ import weakref
 import pytest
 
 import trainbar
-from trainbar import _history, _metrics
-from trainbar._metrics import OnDevice, render
+from trainbar.core import history as _history
+from trainbar.core import metrics as _metrics
+from trainbar.core.metrics import OnDevice, render
 
 from conftest import FakeTerminal
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import trainbar
-from trainbar import _metrics
+from trainbar.core import metrics as _metrics
 
 from conftest import FakeTerminal
 
@@ -127,6 +127,6 @@ def test_cuda_tensors_with_gradients_are_detached(manual):
 
 
 def _format_expected(tensor) -> str:
-    from trainbar import _format
+    from trainbar.render import fmt as _format
 
     return _format.number(tensor.item())

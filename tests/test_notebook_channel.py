@@ -10,9 +10,9 @@ import warnings
 import pytest
 
 import trainbar
-from trainbar import _history
-from trainbar._notebook import BURST, INTERVAL, MAX_ROWS, MIN_GAP, NotebookChannel
-from trainbar.renderers.html import DONE_COLOUR, INTERRUPTED_COLOUR
+from trainbar.core import history as _history
+from trainbar.runtime.notebook import BURST, INTERVAL, MAX_ROWS, MIN_GAP, NotebookChannel
+from trainbar.render.html import DONE_COLOUR, INTERRUPTED_COLOUR
 
 
 class Cell:

@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from trainbar import _env
+from trainbar.runtime import environment as _env
 from conftest import FakeTerminal
 from ptyrun import child_environment, run_in_pty
 
@@ -114,7 +114,7 @@ def test_bars_in_plain_python_never_import_ipython():
     code = (
         "import sys, trainbar\n"
         "for _ in trainbar.bar(range(3)): pass\n"
-        "print(sorted(m for m in ('IPython', 'ipykernel', 'trainbar._notebook', 'trainbar.renderers.html') if m in sys.modules))"
+        "print(sorted(m for m in ('IPython', 'ipykernel', 'trainbar.runtime.notebook', 'trainbar.render.html') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -128,7 +128,7 @@ def test_terminal_ipython_draws_a_terminal_bar_in_a_real_pty():
         import ipykernel  # imported, as many libraries do: it must not make this a notebook
         from IPython.terminal.interactiveshell import TerminalInteractiveShell
         shell = TerminalInteractiveShell.instance(colors="NoColor")
-        shell.run_cell("import trainbar\\nfor _ in trainbar.bar(range(50), desc='ipy'): pass\\nprint('mode', trainbar._env.choose_mode(__import__('sys').stderr))")
+        shell.run_cell("import trainbar\\nfor _ in trainbar.bar(range(50), desc='ipy'): pass\\nprint('mode', trainbar.runtime.environment.choose_mode(__import__('sys').stderr))")
     """
     result = run_in_pty(script, timeout=60, env=child_environment())
     assert "mode tty" in result.text

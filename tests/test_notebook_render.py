@@ -6,9 +6,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from trainbar._state import DONE, INTERRUPTED, Snapshot
-from trainbar.renderers import html as nb
-from trainbar.renderers.ansi import terminal_line
+from trainbar.core.snapshot import DONE, INTERRUPTED, Snapshot
+from trainbar.render import html as nb
+from trainbar.render.ansi import terminal_line
 
 
 def snap(**fields):

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import trainbar
-from trainbar import _format
-from trainbar._state import DONE, INTERRUPTED, RUNNING, Snapshot
-from trainbar.renderers.ansi import terminal_line
-from trainbar.renderers.plain import log_line
+from trainbar.render import fmt as _format
+from trainbar.core.snapshot import DONE, INTERRUPTED, RUNNING, Snapshot
+from trainbar.render.ansi import terminal_line
+from trainbar.render.plain import log_line
 
 ANY = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),

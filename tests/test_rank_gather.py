@@ -8,8 +8,10 @@ import warnings
 import pytest
 
 import trainbar
-from trainbar import _rank
-from trainbar.distributed import attach, gather, store as keys
+from trainbar.distributed import info as _rank
+from trainbar.distributed import attach
+from trainbar.distributed import gather
+from trainbar.distributed import store as keys
 from trainbar.distributed.gather import RankGatherer
 from trainbar.distributed.record import Level, Record, decode, encode
 
@@ -318,7 +320,7 @@ def test_gathering_can_be_turned_off(manual, monkeypatch):
 def test_store_calls_never_run_on_the_training_thread(monkeypatch):
     """With the real threads, every store request comes from trainbar's own thread."""
     monkeypatch.setattr(RankGatherer, "interval", 0.01)
-    display = trainbar._display.current()
+    display = trainbar.runtime.display.current()
     store = FakeStore()
     g = RankGatherer(display, INFO, connect=lambda: store, reads=True, threaded=True, timeout=5.0)
     display.subscribe(g)

@@ -7,7 +7,7 @@ import types
 import pytest
 
 import trainbar
-from trainbar import _rank
+from trainbar.distributed import info as _rank
 
 
 def read(monkeypatch, **environ):

@@ -5,7 +5,7 @@ import io
 import pytest
 
 import trainbar
-from trainbar import _rank
+from trainbar.distributed import info as _rank
 from trainbar.distributed import store as keys
 from trainbar.distributed.gather import RankGatherer
 from trainbar.distributed.record import Level, Record, decode, encode

@@ -9,7 +9,8 @@ import uuid
 import pytest
 
 import trainbar
-from trainbar import _leader, _rank
+from trainbar.distributed import leader as _leader
+from trainbar.distributed import info as _rank
 
 
 @pytest.fixture
@@ -144,7 +145,7 @@ def test_unknown_setting_warns_and_keeps_rank_zero(manual, ranks, monkeypatch):
 
 def node_leader_elsewhere(environ) -> bool:
     """What another process of the job, with ``environ``, decides about leading its node."""
-    code = "from trainbar import _leader; print(_leader.draws())"
+    code = "from trainbar.distributed import leader; print(leader.draws())"
     environ = dict(environ, PYTHONPATH=os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
     return out.stdout.strip() == "True"

@@ -7,7 +7,7 @@ import random
 import pytest
 
 import trainbar
-from trainbar._rate import RateEstimator
+from trainbar.core.rate import RateEstimator
 
 
 class Run:

@@ -5,9 +5,9 @@ import io
 import pytest
 
 import trainbar
-from trainbar import _format
-from trainbar.renderers.ansi import terminal_line
-from trainbar.renderers.plain import log_line
+from trainbar.render import fmt as _format
+from trainbar.render.ansi import terminal_line
+from trainbar.render.plain import log_line
 
 
 def reliability(tried, holds):
@@ -83,7 +83,7 @@ def test_nan_and_inf_metrics(manual):
 @reliability("rates of 1e-9 and 1e12 items per second", "readable text that fits the line")
 @pytest.mark.parametrize("rate", [1e-9, 1e12])
 def test_extreme_rates(rate):
-    from trainbar._state import Snapshot
+    from trainbar.core.snapshot import Snapshot
 
     snap = Snapshot(desc="r", n=5, total=10, elapsed=1.0, rate=rate, eta=5 / rate)
     for width in (20, 80):

@@ -2,10 +2,10 @@
 
 import pytest
 
-from trainbar import _format
-from trainbar._state import DONE, INTERRUPTED, Snapshot
-from trainbar.renderers.ansi import bar_graphic, terminal_line
-from trainbar.renderers.plain import log_line
+from trainbar.render import fmt as _format
+from trainbar.core.snapshot import DONE, INTERRUPTED, Snapshot
+from trainbar.render.ansi import bar_graphic, terminal_line
+from trainbar.render.plain import log_line
 
 
 def snap(**fields):

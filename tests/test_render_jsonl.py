@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from trainbar._state import DONE, Snapshot
-from trainbar.renderers.jsonl import VERSION, bar_event, display_options, encode, json_number, json_value, write_event
+from trainbar.core.snapshot import DONE, Snapshot
+from trainbar.render.jsonl import VERSION, bar_event, display_options, encode, json_number, json_value, write_event
 
 IDENTITY = {"rank": 3, "host": "node7", "pid": 4242}
 

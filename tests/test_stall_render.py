@@ -2,10 +2,10 @@
 
 import pytest
 
-from trainbar import _format
-from trainbar._state import INTERRUPTED, Snapshot
-from trainbar.renderers.ansi import terminal_line
-from trainbar.renderers.plain import log_line
+from trainbar.render import fmt as _format
+from trainbar.core.snapshot import INTERRUPTED, Snapshot
+from trainbar.render.ansi import terminal_line
+from trainbar.render.plain import log_line
 
 
 def snap(**fields):
@@ -74,7 +74,7 @@ def test_stall_durations_read_at_a_glance(seconds, text):
 
 def test_notebook_row_says_waiting_and_stalled():
     """In a notebook the row says `waiting for first batch`, and a stall in amber, in both MIME types."""
-    from trainbar.renderers.html import STALLED_COLOUR, bundle
+    from trainbar.render.html import STALLED_COLOUR, bundle
 
     waiting = bundle([(snap(), {})])
     assert "waiting for first batch [01:05]" in waiting["text/html"]

@@ -5,7 +5,7 @@ import io
 import pytest
 
 import trainbar
-from trainbar import _timing
+from trainbar.core import timing as _timing
 
 
 @pytest.fixture

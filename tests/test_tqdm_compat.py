@@ -1,6 +1,6 @@
 """``from trainbar import tqdm, trange``: tqdm's documented examples, run against the drop-in.
 
-Output to an ``io.StringIO`` is log mode (plain lines, see renderers/plain.py), so the final
+Output to an ``io.StringIO`` is log mode (plain lines, see render/plain.py), so the final
 line of each example can be asserted exactly. Behaviours whose meaning should match tqdm are
 also run side by side with the real tqdm.
 """

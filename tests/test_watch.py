@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import trainbar
-from trainbar import _events
-from trainbar._watch import Watcher, run
-from trainbar._state import Snapshot
-from trainbar._watch.remote import Malformed, parse
-from trainbar.renderers.ansi import terminal_line
+from trainbar.events import stream as _events
+from trainbar.events.watch import Watcher, run
+from trainbar.core.snapshot import Snapshot
+from trainbar.events.watch.remote import Malformed, parse
+from trainbar.render.ansi import terminal_line
 from trainbar.testing import FakeClock
 
 START = 1_700_000_000.0

@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 import trainbar
-from trainbar import _watchdog
+from trainbar.stall import watchdog as _watchdog
 
 
 class Events:
@@ -270,7 +270,7 @@ def test_the_stalled_bar_says_so_on_its_line(manual):
     clock.advance(31)
     display.watchdog.check()
     clock.advance(30)
-    assert "stalled 1m01s waiting for data" in trainbar.renderers.plain.log_line(b._snapshot(clock()))
+    assert "stalled 1m01s waiting for data" in trainbar.render.plain.log_line(b._snapshot(clock()))
 
 
 def test_stall_event_reaches_display_listeners_as_plain_data(manual):
@@ -396,7 +396,7 @@ def test_report_names_the_rank(manual, monkeypatch, capsys):
 
 def test_each_rank_publishes_where_its_loop_is():
     """The phase a rank publishes: its pause by name, else data or step from its innermost loop."""
-    from trainbar import _diagnose
+    from trainbar.stall import diagnose as _diagnose
 
     outer = trainbar.bar(total=2, file=io.StringIO())
     inner = trainbar.bar(total=2, file=io.StringIO())
@@ -549,7 +549,7 @@ def test_waiting_for_the_first_batch_is_shown_instead_of_zero_percent(manual):
 
     def source():
         clock.advance(65)
-        lines.append(trainbar.renderers.plain.log_line(b._snapshot(clock())))
+        lines.append(trainbar.render.plain.log_line(b._snapshot(clock())))
         yield 1
 
     b = trainbar.bar(source(), total=1, desc="train", file=io.StringIO())
@@ -573,7 +573,7 @@ if sys.platform.startswith("linux"):
 
     def test_dead_worker_state_is_read_without_reaping_it():
         """A worker that exited is reported with its exit code, and left for its parent to reap."""
-        from trainbar import _diagnose
+        from trainbar.stall import diagnose as _diagnose
 
         pid = os.fork()
         if pid == 0:
@@ -647,7 +647,7 @@ def test_event_stream_records_the_real_stall_and_recovery(manual, monkeypatch, t
     display.watchdog.check()
     steady(clock, display, b, 1, 1.0)
     b.close()
-    for stream in trainbar._events._streams(display):
+    for stream in trainbar.events.stream._streams(display):
         stream.stop()
     events = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()]
     stall = next(e for e in events if e["event"] == "stall")

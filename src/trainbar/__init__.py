@@ -12,11 +12,11 @@
 integrations live in their own modules and load their framework only when used.
 """
 
-from ._bar import Bar, bar
-from ._configure import configure
-from ._output import log, print, write
-from ._rank import rank_info
-from ._tqdm import tqdm, trange
+from trainbar.core.bar import Bar, bar
+from trainbar.runtime.configure import configure
+from trainbar.runtime.output import log, print, write
+from trainbar.distributed.info import rank_info
+from trainbar.compat.tqdm import tqdm, trange
 
 __version__ = "0.1.0"
 

@@ -40,18 +40,18 @@ def _add_watch(commands) -> None:
 def main(argv: list | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo" and args.stall:
-        from . import _stall_demo
+        from trainbar.demo import stall as _stall_demo
 
         _stall_demo.run(hang=1.5 if args.fast else 3.5)
     elif args.command == "demo":
-        from . import _demo
+        from trainbar.demo import training as _demo
 
         if args.epochs < 1:
             print("trainbar demo: --epochs must be at least 1", file=sys.stderr)
             return 2
         _demo.run(epochs=args.epochs, io_delay=0.0 if args.fast else 0.004, use_torch=args.use_torch)
     elif args.command == "watch":
-        from . import _watch
+        from trainbar.events import watch as _watch
 
         return _watch.run(args.files, sys.stdout, exit_when_done=args.exit_when_done,
                           stale_after=args.stale_after, poll=args.interval)  # fmt: skip

@@ -351,7 +351,7 @@ def _memory_figures(torch, model) -> str:
             f"{torch.cuda.memory_reserved(device) / gib:.2f} GiB reserved, peak "
             f"{torch.cuda.max_memory_allocated(device) / gib:.2f} GiB, {free / gib:.2f} of {total / gib:.2f} GiB free"
         )
-    from . import _diagnose
+    from trainbar.stall import diagnose as _diagnose
 
     return f"process RSS {_diagnose._bytes(_diagnose._rss())}"
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 
-from . import _clock, _display
+from trainbar.core import clock as _clock
+from trainbar.runtime import display as _display
 
 
 class FakeClock:

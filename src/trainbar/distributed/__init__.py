@@ -21,9 +21,10 @@ import os
 import sys
 import weakref
 
-from .. import _leader, _rank
-from .gather import RankGatherer, heartbeat_timeout
-from .summary import JobView, RankState
+from trainbar.distributed import leader as _leader
+from trainbar.distributed import info as _rank
+from trainbar.distributed.gather import RankGatherer, heartbeat_timeout
+from trainbar.distributed.summary import JobView, RankState
 
 __all__ = ["JobView", "RankState", "attach", "heartbeat_timeout", "job_view", "set_phase_source"]
 
@@ -59,7 +60,7 @@ def job_view() -> JobView | None:
 
 def set_phase_source(source) -> None:
     """Publish ``source(chain)`` as this rank's phase (None restores the default)."""
-    from . import gather
+    from trainbar.distributed import gather
 
     gather.phase_source = gather._default_phase if source is None else source
 

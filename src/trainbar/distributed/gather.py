@@ -19,10 +19,14 @@ import random
 import threading
 import time
 
-from .. import _clock, _display, _env, _leader, _rank
-from . import store as _store
-from .record import EXITED, RUNNING, Level, Record, decode, encode
-from .summary import Heartbeats, JobView, build
+from trainbar.core import clock as _clock
+from trainbar.runtime import display as _display
+from trainbar.runtime import environment as _env
+from trainbar.distributed import leader as _leader
+from trainbar.distributed import info as _rank
+from trainbar.distributed import store as _store
+from trainbar.distributed.record import EXITED, RUNNING, Level, Record, decode, encode
+from trainbar.distributed.summary import Heartbeats, JobView, build
 
 PUBLISH_INTERVAL = 1.0  # seconds between publications, and between reads on the drawing rank
 READ_SHARE = 0.02  # at most this share of one core goes to reading: large jobs read less often

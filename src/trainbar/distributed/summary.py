@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 
-from .. import _format
-from .record import EXITED, Record
+from trainbar.render import fmt as _format
+from trainbar.distributed.record import EXITED, Record
 
 RUNNING, DONE, STOPPED, MISSING = "running", "done", "stopped", "missing"
 MAX_CARRY_SECONDS = 3.0  # a record older than this is not carried further (clocks may disagree)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import encoder_for, flush
+from trainbar.sinks import encoder_for, flush
 
 
 class LineWriter:

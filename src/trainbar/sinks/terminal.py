@@ -7,7 +7,7 @@ line ever wraps: a wrapped line would throw that count off and tear the region.
 
 from __future__ import annotations
 
-from . import encoder_for, flush
+from trainbar.sinks import encoder_for, flush
 
 HIDE_CURSOR = "\x1b[?25l"
 SHOW_CURSOR = "\x1b[?25h"

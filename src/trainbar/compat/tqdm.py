@@ -1,0 +1,417 @@
+"""A drop-in for tqdm's documented API on top of Bar: ``from trainbar import tqdm, trange``.
+
+Differences a user can rely on: nothing here forces a redraw (``refresh=True`` and
+``refresh()`` only mark the bar for the next frame), ``disable=None`` means "decide for me"
+(a log file gets periodic lines rather than nothing), and arguments that mean nothing here
+(``position``, ``lock_args``, ``smoothing``...) are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from trainbar.core import clock as _clock
+from trainbar.render import fmt as _format
+from trainbar.core import metrics as _metrics
+from trainbar.core.bar import Bar, _number
+from trainbar.runtime.output import write as _write
+from trainbar.core.snapshot import RUNNING
+from trainbar.render.ansi import terminal_line
+from trainbar.core.snapshot import Snapshot
+
+
+class tqdm(Bar):  # noqa: N801 - the name is the point
+    """tqdm's constructor and methods, drawn by trainbar."""
+
+    monitor_interval = 0  # tqdm's class attribute; we have no monitor thread to configure
+    _stable_numbers = False  # postfix numbers as tqdm users know them: 0.5, not 0.5000
+    _lock = None
+
+    def __init__(
+        self,
+        iterable=None,
+        desc=None,
+        total=None,
+        leave=True,
+        file=None,
+        ncols=None,
+        mininterval=0.1,
+        maxinterval=10.0,
+        miniters=None,
+        ascii=None,
+        disable=False,
+        unit="it",
+        unit_scale=False,
+        dynamic_ncols=False,
+        smoothing=0.3,
+        bar_format=None,
+        initial=0,
+        position=None,
+        postfix=None,
+        unit_divisor=1000,
+        write_bytes=False,
+        lock_args=None,
+        nrows=None,
+        colour=None,
+        delay=0.0,
+        gui=False,
+        **kwargs,
+    ) -> None:
+        if total is None and iterable is not None:
+            try:
+                total = len(iterable)
+            except (TypeError, AttributeError):
+                total = getattr(iterable, "shape", (None,))[0] if hasattr(iterable, "shape") else None
+        self._scale = _numeric_scale(unit_scale)
+        self._raw_postfix = None
+        super().__init__(
+            iterable,
+            total=total,
+            desc=desc,
+            unit=unit,
+            leave=leave,
+            # tqdm's default disable=False means "show it", not "override TRAINBAR_DISABLE".
+            disable=True if disable else None,
+            file=file,
+            # A numeric unit_scale multiplies what is shown, in plain digits, as tqdm does.
+            unit_scale=bool(unit_scale) and self._scale == 1,
+            unit_divisor=unit_divisor,
+            initial=initial,
+            # tqdm documents ncols=0 as "stats only"; here it is accepted as "no fixed width".
+            ncols=ncols or None,
+            ascii=ascii,
+            delay=delay or 0.0,
+            colour=colour,
+            bar_format=bar_format,
+        )
+        self.disable = bool(disable)
+        self.pos = 0 if position is None else position
+        self.position = position
+        self.mininterval, self.maxinterval, self.miniters = mininterval, maxinterval, miniters
+        self.smoothing = smoothing
+        self.dynamic_ncols = dynamic_ncols
+        self.nrows = nrows
+        self.fp = file
+        self.last_print_n = self._initial
+        if postfix is not None:
+            if isinstance(postfix, dict):
+                self.set_postfix(postfix)
+            else:
+                self.postfix = postfix
+
+    # --- attributes tqdm users assign ----------------------------------------------------
+
+    @property
+    def n(self):
+        return self._n
+
+    @n.setter
+    def n(self, value) -> None:
+        self._n = _number("n", value)
+
+    @property
+    def total(self):
+        return self._total
+
+    @total.setter
+    def total(self, value) -> None:
+        value = _number("total", value, minimum=0, allow_none=True)
+        self._total = None if value is not None and value == float("inf") else value
+
+    @property
+    def iterable(self):
+        return self._iterable
+
+    @property
+    def leave(self) -> bool:
+        return self._leave
+
+    @leave.setter
+    def leave(self, value) -> None:
+        self._leave = bool(value)
+
+    @property
+    def postfix(self):
+        if self._raw_postfix is not None:
+            return self._raw_postfix
+        return ", ".join(f"{k}={v}" if k else v for k, v in self._postfix_items())
+
+    @postfix.setter
+    def postfix(self, value) -> None:
+        # tqdm keeps the very object (README: postfix=["Batch", dict(value=0)]) and scripts then
+        # mutate it in place, so it is kept by reference and read when drawn.
+        self._raw_postfix = value
+        self._metrics = {} if _blank(value) else {"": _AsText(value)}
+
+    def _postfix_items(self):
+        from trainbar.core.metrics import render
+
+        return render(self)
+
+    @property
+    def start_t(self) -> float:
+        return self._start
+
+    @property
+    def last_print_t(self) -> float:
+        return _clock.now()
+
+    @property
+    def avg_time(self):
+        rate = self.rate
+        return 1.0 / rate if rate else None
+
+    # --- methods --------------------------------------------------------------------------
+
+    # update(n=1) is Bar's: n may be negative or a float, as in tqdm, and metrics are accepted.
+
+    def refresh(self, nolock=False, lock_args=None) -> None:
+        """Accepted for compatibility: the next frame (within ~0.1 s) shows the change."""
+
+    def clear(self, nolock=False) -> None:
+        """Accepted for compatibility: the display redraws the region itself."""
+
+    def unpause(self) -> None:
+        """Accepted for compatibility."""
+
+    def display(self, msg=None, pos=None) -> None:
+        """Accepted for compatibility: drawing belongs to the display thread."""
+
+    def reset(self, total=None) -> None:
+        """Start over at 0 (as tqdm does, whatever ``initial`` was), optionally with a new total."""
+        self._n = 0
+        if total is not None:
+            self.total = total
+        self._start = _clock.now()
+        self._estimator.reset(self._start, 0)
+        self._data_wait = self._step_time = 0.0
+
+    def set_description(self, desc=None, refresh=True) -> None:
+        self.desc = desc
+        self._desc_separator = ": "
+
+    def set_description_str(self, desc=None, refresh=True) -> None:
+        self.desc = desc
+        self._desc_separator = " " if desc else ""
+
+    def set_postfix(self, ordered_dict=None, refresh=True, **kwargs) -> None:
+        """Replace the metrics shown after the bar (values are read when drawn, not now)."""
+        metrics = dict(ordered_dict or {})
+        for key in sorted(kwargs):  # tqdm sorts keyword arguments
+            metrics[key] = kwargs[key]
+        self._raw_postfix = None
+        kept: dict = {}
+        _metrics.keep(kept, metrics)  # tensors detached, nothing read
+        self._metrics = kept
+
+    def set_postfix_str(self, s="", refresh=True) -> None:
+        self._raw_postfix = None
+        self._metrics = {"": str(s)} if s else {}
+
+    def moveto(self, n) -> None:
+        """Accepted for compatibility."""
+
+    def close(self) -> None:
+        if self._status == RUNNING:
+            self.last_print_n = self._n
+        super().close()
+
+    def __len__(self) -> int:
+        if self._iterable is None:
+            if self._total is None:
+                raise TypeError("object of type 'tqdm' has no len()")
+            return int(self._total)
+        if hasattr(self._iterable, "shape"):
+            return self._iterable.shape[0]
+        if hasattr(self._iterable, "__len__"):
+            return len(self._iterable)
+        if hasattr(self._iterable, "__length_hint__"):
+            return self._iterable.__length_hint__()
+        if self._total is None:
+            raise TypeError("object of type 'tqdm' has no len()")
+        return int(self._total)
+
+    def __bool__(self) -> bool:
+        if self._total is not None:
+            return self._total > 0
+        if self._iterable is None:
+            raise TypeError("bool() undefined when iterable == total == None")
+        return bool(self._iterable)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other) -> bool:
+        return self is other
+
+    @property
+    def format_dict(self) -> dict:
+        """tqdm's ``format_dict``: the raw values a ``bar_format`` would see."""
+        now = _clock.now()
+        unit_scale = self._scale if self._scale != 1 else self._unit_scale
+        postfix = self.postfix
+        return {
+            "n": self._n, "total": self._total, "elapsed": self.elapsed, "ncols": self._ncols,
+            "nrows": self.nrows, "prefix": self._desc, "ascii": self._ascii, "unit": self._unit,
+            "unit_scale": unit_scale, "rate": self._estimator.rate(now, self._estimator.known_progress(self._n)),
+            "bar_format": self._bar_format, "postfix": None if _blank(postfix) else postfix,
+            "unit_divisor": self._unit_divisor, "initial": self._initial, "colour": self._colour,
+        }  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.format_meter(**self.format_dict)
+
+    def _snapshot(self, now: float) -> Snapshot:
+        snap = super()._snapshot(now)
+        if self._scale != 1:
+            snap = _scaled(snap, self._scale)
+        if snap.bar_format and self._raw_postfix is not None and not isinstance(self._raw_postfix, str):
+            snap = snap.replace(bar_format=_bind_postfix(snap.bar_format, self._raw_postfix))
+        return snap
+
+    # --- class-level helpers tqdm users call --------------------------------------------
+
+    @classmethod
+    def write(cls, s, file=None, end="\n", nolock=False) -> None:
+        """Print ``s`` above the bars (tqdm.write)."""
+        _write(s, end=end, file=file)
+
+    @classmethod
+    def get_lock(cls):
+        if cls._lock is None:
+            cls._lock = threading.RLock()
+        return cls._lock
+
+    @classmethod
+    def set_lock(cls, lock) -> None:
+        cls._lock = lock
+
+    @classmethod
+    def external_write_mode(cls, file=None, nolock=False):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    @staticmethod
+    def format_sizeof(num, suffix="", divisor=1000) -> str:
+        return _format.si(num, divisor) + suffix
+
+    @staticmethod
+    def format_interval(t) -> str:
+        return _format.duration(t)
+
+    @staticmethod
+    def format_num(n) -> str:
+        return _format.number(n)
+
+    @staticmethod
+    def format_meter(
+        n, total, elapsed, ncols=None, prefix="", ascii=False, unit="it", unit_scale=False, rate=None,
+        bar_format=None, postfix=None, unit_divisor=1000, initial=0, colour=None, **extra,
+    ) -> str:  # fmt: skip
+        """One bar line from raw values, as tqdm's ``format_meter``."""
+        if rate is None and elapsed:
+            rate = (n - initial) / elapsed
+        eta = (total - n) / rate if rate and total is not None else None
+        metrics = () if _blank(postfix) else (("", str(postfix)),)
+        prefix = str(prefix or "")
+        if prefix.endswith(": "):
+            prefix = prefix[:-2]  # a desc from tqdm's own set_description carries its colon already
+        if bar_format and postfix is not None and not isinstance(postfix, str):
+            bar_format = _bind_postfix(bar_format, postfix)
+        scale = _numeric_scale(unit_scale)
+        snap = Snapshot(
+            desc=_format.sanitize(prefix), n=n, total=total, elapsed=elapsed, rate=rate, eta=eta,
+            unit=unit, unit_scale=bool(unit_scale) and scale == 1, unit_divisor=unit_divisor, metrics=metrics,
+            ascii=ascii, ncols=ncols, bar_format=bar_format,
+        )  # fmt: skip
+        return terminal_line(_scaled(snap, scale) if scale != 1 else snap, ncols or 80)
+
+    @classmethod
+    @contextlib.contextmanager
+    def wrapattr(cls, stream, method, total=None, bytes=True, **tqdm_kwargs):
+        """``with tqdm.wrapattr(stream, "read"/"write", total=...) as f``: count what passes."""
+        if bytes:
+            tqdm_kwargs = {"unit": "B", "unit_scale": True, "unit_divisor": 1024, **tqdm_kwargs}
+        with cls(total=total, **tqdm_kwargs) as t:
+            yield _CallbackIO(t.update, stream, method)
+
+
+class _AsText:
+    """A raw postfix object: shown through ``str`` when drawn, as tqdm does, never as a number."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def _blank(postfix) -> bool:
+    # Not truthiness: a raw postfix may be an array, whose truth value raises.
+    return postfix is None or (isinstance(postfix, str) and not postfix)
+
+
+def _numeric_scale(unit_scale) -> float:
+    """The factor a numeric ``unit_scale`` multiplies shown counts by (True and False mean 1)."""
+    if isinstance(unit_scale, bool) or not isinstance(unit_scale, (int, float)) or unit_scale in (0, 1):
+        return 1
+    return unit_scale
+
+
+def _scaled(snap: Snapshot, scale: float) -> Snapshot:
+    # tqdm counts raw items (n, total stay as given) and scales only the text.
+    return snap.replace(
+        n=snap.n * scale,
+        total=None if snap.total is None else snap.total * scale,
+        rate=None if snap.rate is None else snap.rate * scale,
+    )
+
+
+def _bind_postfix(template: str, postfix) -> str:
+    """Fill the ``{postfix...}`` fields of a bar_format with a raw postfix object now, leaving
+    the other fields for the renderer; unchanged when the object does not fit the fields."""
+    import string
+
+    out = []
+    try:
+        for literal, field, spec, conversion in string.Formatter().parse(template):
+            out.append(literal.replace("{", "{{").replace("}", "}}"))
+            if field is None:
+                continue
+            tail = (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            if field == "postfix" or field.startswith(("postfix[", "postfix.")):
+                text = ("{0" + field[len("postfix") :] + tail).format(postfix)
+                out.append(text.replace("{", "{{").replace("}", "}}"))
+            else:
+                out.append("{" + field + tail)
+    except (KeyError, ValueError, IndexError, AttributeError, TypeError):
+        return template
+    return "".join(out)
+
+
+class _CallbackIO:
+    """tqdm's CallbackIOWrapper: the stream, with ``method`` reporting each chunk's length."""
+
+    def __init__(self, callback, stream, method: str) -> None:
+        self._stream, self._callback, self._method = stream, callback, method
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._stream, name)
+        if name != self._method:
+            return attribute
+
+        def counted(*args, **kwargs):
+            result = attribute(*args, **kwargs)
+            self._callback(len(args[0]) if name == "write" else len(result))
+            return result
+
+        return counted
+
+
+def trange(*args, **kwargs) -> tqdm:
+    """``tqdm(range(*args), **kwargs)``."""
+    return tqdm(range(*args), **kwargs)

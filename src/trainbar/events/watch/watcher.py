@@ -1,0 +1,331 @@
+"""``trainbar watch``: other processes' bars, followed from their event files and drawn here.
+
+The bars are drawn by the same channels a training process uses (a live region on a terminal,
+periodic plain lines otherwise), from ``RemoteBar``s rebuilt from the events. Several files (one
+per rank) share the output, each bar tagged with its file's rank. A process that has open bars
+but has written nothing for a while is marked stale; a line that is not an event is skipped and
+counted. Time comes from an injected clock, so tests drive it by hand.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import time
+
+from trainbar.runtime import environment as _env
+from trainbar.render import fmt as _format
+from trainbar.runtime.display import LogChannel, TerminalChannel
+from trainbar.core.snapshot import RUNNING
+from trainbar.events.watch.follow import Follower
+from trainbar.events.watch.remote import BAR_EVENTS, Malformed, RemoteBar, number, parse
+
+DEFAULT_STALE_AFTER = 60.0
+DEFAULT_POLL = 0.2
+_STALE_INTERVALS = 3  # a writer is stale after this many of its own progress intervals, at least
+
+
+class _Process:
+    """One writing process of a file, as far as its events tell."""
+
+    def __init__(self) -> None:
+        self.last = -math.inf  # watcher-clock time of its latest event
+        self.interval = 0.0  # seconds between its progress events, from its open events
+        self.stale = False
+
+
+class Source:
+    """One followed file: its bars and writers, and the lines it had that were not events."""
+
+    def __init__(self, watcher: "Watcher", path: str, index: int) -> None:
+        self.watcher = watcher
+        self.path = path
+        self.index = index
+        self.follower = Follower(path)
+        self.tag = os.path.basename(path) or path
+        self.tagged_by_rank = False
+        self.bars: dict = {}  # (pid, bar id) -> RemoteBar, open ones only
+        self.closed: set = set()  # keys of closed bars: a late line about one is ignored
+        self.processes: dict = {}  # pid -> _Process
+        self.malformed = 0
+        self.seen_top = False
+        self.caught_up = False  # read once: what it had then was history, what comes now is live
+        self._sequence = itertools.count()
+
+    @property
+    def skipped(self) -> int:
+        """Lines skipped: not events, or lost whole or in part while following the file."""
+        return self.malformed + self.follower.dropped
+
+    def process(self, pid) -> _Process:
+        found = self.processes.get(pid)
+        if found is None:
+            found = self.processes[pid] = _Process()
+        return found
+
+    def open_top(self) -> int:
+        return sum(1 for bar in self.bars.values() if bar.top)
+
+    def prefix(self, bar: RemoteBar, now: float) -> str:
+        """``[r1 stale 01:05 stall 00:40] ``: which file, and what is wrong, before the bar's name."""
+        parts = [self.tag] if self.watcher.several else []
+        process = self.processes.get(bar.key[0])
+        if process is not None and process.stale:
+            parts.append(f"stale {_format.duration(now - process.last)}")
+        if bar.stall is not None:
+            seconds, since, _ = bar.stall
+            parts.append(f"stall {_format.duration(seconds + max(0.0, now - since))}")
+        return f"[{' '.join(parts)}] " if parts else ""
+
+    def take_rank(self, rank) -> None:
+        if self.tagged_by_rank or not isinstance(rank, int) or isinstance(rank, bool):
+            return
+        tag = f"r{rank}"
+        if all(other.tag != tag for other in self.watcher.sources):
+            self.tag, self.tagged_by_rank = tag, True
+
+
+class _WatchTerminal(TerminalChannel):
+    """The live region, with a status line under the bars when the watcher has news."""
+
+    def __init__(self, watcher: "Watcher", stream) -> None:
+        super().__init__(None, stream)
+        self.watcher = watcher
+
+    def _frame(self, now: float) -> list:
+        lines = super()._frame(now)
+        status = self.watcher.status_line()
+        if status:
+            lines.append(_format.truncate(status, max(self.width - 1, 1)))
+        return lines
+
+
+class Watcher:
+    """Follows event files and draws their bars on ``out``; call :meth:`step` to advance."""
+
+    def __init__(self, paths: list, out, *, clock=time.time, stale_after: float = DEFAULT_STALE_AFTER) -> None:
+        self.clock = clock
+        self.out = out
+        self.stale_after = stale_after
+        self.several = len(paths) > 1
+        self.sources: list = []
+        for index, path in enumerate(paths):
+            self.sources.append(Source(self, str(path), index))
+        self.terminal = _env.choose_mode(out, disable=False) == _env.TTY
+        self.channel = _WatchTerminal(self, out) if self.terminal else LogChannel(None, out)
+        self._waiting: list = []  # bars opened but not shown yet: their ``delay`` has not passed
+        # The instant being drawn: an event's own time while it is applied (so a file read from
+        # the start shows each bar as its writer drew it then), the clock's time otherwise.
+        self.now = clock()
+        self._reported: dict = {}  # what the log already said per file: (exists, skipped)
+
+    # --- advancing -------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Read what the files gained, then redraw what is due."""
+        now = self.clock()
+        for source in self.sources:
+            for raw in source.follower.poll():
+                try:
+                    self._apply(source, raw, now)
+                except Malformed:
+                    source.malformed += 1
+            source.caught_up = True
+        self.now = now
+        self._show_due(now)
+        self._mark_stale(now)
+        if not self.terminal:
+            self._log_notices(now)
+        self.channel.tick(now)
+
+    def done(self) -> bool:
+        """Every file has had a top-level bar, and every top-level bar has closed."""
+        return all(source.seen_top and not source.open_top() for source in self.sources)
+
+    def close(self, *, output_gone: bool = False) -> None:
+        """Leave the output as a person would want it: the last frame kept, the cursor back."""
+        now = self.now = self.clock()
+        if self.terminal and not output_gone:
+            lines = self.channel._frame(now)
+            if lines:
+                self.channel.sink.write_above("\n".join(lines) + "\n", lines=[])
+            self.channel.release()
+        for source in self.sources:
+            source.follower.close()
+
+    # --- events ----------------------------------------------------------------------------
+
+    def _apply(self, source: Source, raw: bytes, now: float) -> None:
+        event = parse(raw)
+        kind = event["event"]
+        # When the event happened, on our clock. Live, that is when it arrived: a writer on another
+        # host may have a clock that is off. In a file's history it is the time written in it,
+        # but never later than now.
+        written = event.get("time")
+        anchor = now
+        if not source.caught_up and isinstance(written, (int, float)) and not isinstance(written, bool):
+            anchor = min(now, written) if math.isfinite(written) else now
+        self.now = anchor
+        pid = event.get("pid") if isinstance(event.get("pid"), (int, str)) else None
+        process = source.process(pid)
+        process.last = max(process.last, anchor)
+        source.take_rank(event.get("rank"))
+        if kind == "write":
+            if not isinstance(event.get("text"), str):
+                raise Malformed("a write event needs its text")
+            self._message(source, event["text"])
+        elif kind in BAR_EVENTS and "bar" in event:
+            self._bar_event(source, process, (pid, event["bar"]), event, anchor)
+        elif kind in ("stall", "recover"):
+            self._stall_message(source, None, kind, event.get("stall"))
+        # Any other event is from a newer writer: skipped without complaint, as documented.
+
+    def _bar_event(self, source: Source, process: _Process, key, event: dict, anchor: float) -> None:
+        kind = event["event"]
+        if key in source.closed:
+            return
+        bar = source.bars.get(key)
+        if bar is None:
+            parent_id = event.get("parent")
+            parent = source.bars.get((key[0], parent_id)) if parent_id is not None else None
+            lineage = (parent._lineage if parent is not None else (source.index,)) + (next(source._sequence),)
+            bar = RemoteBar(source, key, parent, lineage, top=parent_id is None)
+            bar.update(event, anchor)
+            source.bars[key] = bar
+            source.seen_top = source.seen_top or bar.top
+            self._waiting.append(bar)
+            self._show_due(anchor)
+        else:
+            bar.update(event, anchor)
+        interval = event.get("interval")
+        if kind == "open" and isinstance(interval, (int, float)) and not isinstance(interval, bool) and interval > 0:
+            process.interval = min(float(interval), 1e9)
+        if kind == "stall":
+            info = event.get("stall") if isinstance(event.get("stall"), dict) else {}
+            bar.stall = (_seconds(info), anchor, info)
+            self._stall_message(source, bar, kind, info)
+        elif kind == "recover":
+            bar.stall = None
+            self._stall_message(source, bar, kind, event.get("stall"))
+        if kind == "close" or bar.status != RUNNING:
+            self._close(source, bar, anchor)
+
+    def _close(self, source: Source, bar: RemoteBar, now: float) -> None:
+        del source.bars[bar.key]
+        source.closed.add(bar.key)
+        if bar in self._waiting:
+            self._waiting.remove(bar)
+            if bar.elapsed(now) >= bar.delay:
+                self.channel.remove(bar, now)  # its final line only, as its writer drew it
+            return
+        self.channel.remove(bar, now)
+
+    def _show_due(self, now: float) -> None:
+        for bar in list(self._waiting):
+            if bar.elapsed(now) >= bar.delay:
+                self._waiting.remove(bar)
+                self.channel.add(bar, now)
+
+    # --- text above the bars ---------------------------------------------------------------
+
+    def _message(self, source: Source, text: str) -> None:
+        if not text:
+            return
+        if not text.endswith("\n"):
+            text += "\n"  # the region is drawn on the next line, never after the message
+        if self.several:
+            text = "".join(f"[{source.tag}] {line}" for line in text.splitlines(keepends=True))
+        if self.terminal:
+            text = _format.sanitize_message(text)
+        self.channel.write_above(text, self.out)
+
+    def _stall_message(self, source: Source, bar, kind: str, info) -> None:
+        info = info if isinstance(info, dict) else {}
+        lasted = _format.duration(_seconds(info))
+        name = " > ".join(bar.names()) if bar is not None else "process"
+        if kind == "stall":
+            phase = info.get("phase")
+            text = f"{name}: stall, no progress for {lasted}" + (f" ({phase})" if isinstance(phase, str) and phase else "")
+        else:
+            text = f"{name}: recovered after {lasted}"
+        report = info.get("report")
+        if kind == "stall" and isinstance(report, str) and report.strip():
+            text += "\n" + report.rstrip("\n")
+        self._message(source, text)
+
+    # --- staleness and notices -------------------------------------------------------------
+
+    def _mark_stale(self, now: float) -> None:
+        for source in self.sources:
+            writing = {bar.key[0] for bar in source.bars.values()}
+            for pid, process in source.processes.items():
+                limit = max(self.stale_after, _STALE_INTERVALS * process.interval)
+                stale = pid in writing and now - process.last > limit
+                if stale != process.stale and not self.terminal:
+                    quiet = _format.duration(now - process.last)
+                    note = f"no events for {quiet}: stale" if stale else "events again"
+                    self._notice(f"{source.path}: {note}")
+                process.stale = stale
+
+    def status_line(self) -> str:
+        """One line on what is not a bar: files not there yet, lines skipped."""
+        parts = []
+        missing = [source.path for source in self.sources if not source.follower.exists]
+        if missing:
+            parts.append("waiting for " + ", ".join(missing))
+        skipped = sum(source.skipped for source in self.sources)
+        if skipped:
+            parts.append(f"{skipped} malformed line{'s' if skipped != 1 else ''} skipped")
+        return "trainbar watch: " + "; ".join(parts) if parts else ""
+
+    def _log_notices(self, now: float) -> None:
+        for source in self.sources:
+            state = (source.follower.exists, source.skipped)
+            before = self._reported.get(source.path, (True, 0))
+            if not state[0] and before[0]:
+                self._notice(f"waiting for {source.path}")
+            if state[1] > before[1]:
+                self._notice(f"{source.path}: {state[1]} malformed line{'s' if state[1] != 1 else ''} skipped so far")
+            self._reported[source.path] = state
+
+    def _notice(self, text: str) -> None:
+        self.channel.write_above(f"trainbar watch: {text}\n", self.out)
+
+
+def _seconds(info: dict) -> float:
+    """How long a stall has lasted, from a stall or recover event; 0 when it does not say."""
+    try:
+        seconds = number(info.get("seconds"), 0.0, name="seconds")
+    except Malformed:
+        return 0.0
+    return seconds if math.isfinite(seconds) and seconds >= 0 else 0.0
+
+
+def run(paths: list, out, *, exit_when_done: bool = False, stale_after: float = DEFAULT_STALE_AFTER,
+        poll: float = DEFAULT_POLL, clock=time.time, sleep=time.sleep) -> int:  # fmt: skip
+    """Follow ``paths`` until every top-level bar closed (with ``exit_when_done``) or Ctrl-C."""
+    watcher = Watcher(paths, out, clock=clock, stale_after=stale_after)
+    output_gone = False
+    try:
+        while True:
+            watcher.step()
+            if exit_when_done and watcher.done():
+                return 0
+            sleep(poll)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `trainbar watch run.jsonl | head`: the reader has all it wanted
+        output_gone = True
+        _silence(out)
+        return 0
+    finally:
+        watcher.close(output_gone=output_gone)
+
+
+def _silence(out) -> None:
+    # Python flushes stdout once more at exit; into a closed pipe that prints a traceback.
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

@@ -1,0 +1,171 @@
+"""The notebook frame: rows of bars as HTML, with a plain-text twin for every other front end.
+
+Pure: snapshots (and each bar's metric history) in, text out. Everything that came from the user
+(descriptions, units, metric names and values) is escaped. The markup uses only inline styles and
+tags that JupyterLab keeps when it sanitises an untrusted notebook, and the sparklines are SVG
+inside an ``<img>`` data URI, which that sanitiser keeps too (a bare ``<svg>`` it would strip).
+Sizes are bounded (rows, text lengths, metrics, sparkline points), so a frame stays small
+however many bars, metrics or steps there are.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from trainbar.render import fmt as _format
+from trainbar.core.snapshot import DONE, INTERRUPTED, Snapshot
+from trainbar.render.ansi import terminal_line
+from trainbar.render.plain import stall_text
+
+MAX_DESC = 60
+MAX_TITLE = 300  # the full description, as a tooltip, within reason
+MAX_NAME = 24
+MAX_VALUE = 24
+MAX_METRICS = 8  # per row
+MAX_SPARKLINES = 6  # per frame: each one is most of a row's bytes
+SPARK_WIDTH, SPARK_HEIGHT = 64, 14
+PLAIN_WIDTH = 100
+RUNNING_COLOUR = "#1f77b4"
+DONE_COLOUR = "#2ca02c"
+INTERRUPTED_COLOUR = "#d62728"
+STALLED_COLOUR = "#b8860b"  # amber: a warning, not a failure
+_TRACK = "rgba(128,128,128,0.25)"
+_SAFE_COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{1,20}")
+
+_FRAME_STYLE = (
+    "display:grid;grid-template-columns:max-content max-content 14em max-content;column-gap:0.6em;"
+    "row-gap:0.15em;align-items:center;font-family:monospace;font-size:12px;line-height:1.5;"
+    "white-space:nowrap;padding:2px 0"
+)
+_TRACK_STYLE = f"height:0.8em;background-color:{_TRACK};border-radius:3px;overflow:hidden"
+
+
+def _escape(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def fill_colour(snap: Snapshot) -> str:
+    """Red when interrupted; the user's ``colour`` when it is a plain CSS colour; else by status."""
+    if snap.status == INTERRUPTED:
+        return INTERRUPTED_COLOUR
+    if snap.colour and _SAFE_COLOUR.fullmatch(snap.colour):
+        return snap.colour
+    return DONE_COLOUR if snap.status == DONE else RUNNING_COLOUR
+
+
+def sparkline(name: str, values: list, colour: str = RUNNING_COLOUR) -> str:
+    """An ``<img>`` holding an SVG polyline of ``values`` (at least two), scaled to fit."""
+    low, high = min(values), max(values)
+    span = high - low
+    step = (SPARK_WIDTH - 2) / (len(values) - 1)
+    coords = []
+    for i, value in enumerate(values):
+        y = SPARK_HEIGHT / 2 if span == 0 else 1 + (high - value) / span * (SPARK_HEIGHT - 2)
+        coords.append(f"{1 + i * step:.1f},{y:.1f}")
+    svg = (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{SPARK_WIDTH}' height='{SPARK_HEIGHT}'>"
+        f"<polyline fill='none' stroke='{colour}' stroke-width='1.3' points='{','.join(coords)}'/></svg>"
+    )
+    uri = "data:image/svg+xml," + (
+        svg.replace("%", "%25").replace("<", "%3C").replace(">", "%3E").replace("#", "%23").replace(" ", "%20")
+    )
+    label = f"{name}: {_format.number(values[0])} → {_format.number(values[-1])} (min {_format.number(low)}, max {_format.number(high)})"
+    return (
+        f'<img class="trainbar-spark" src="{_escape(uri)}" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" '
+        f'alt="{_escape(label)}" title="{_escape(label)}" style="vertical-align:middle">'
+    )
+
+
+def _numbers(snap: Snapshot) -> str:
+    n = _format.count(snap.n, snap.unit_scale, snap.unit_divisor)
+    elapsed = _format.duration(snap.elapsed)
+    rate = _format.rate(snap.rate, snap.unit, snap.unit_scale, snap.unit_divisor)
+    if snap.total is None:
+        return f"{n}{snap.unit} [{elapsed}, {rate}]"
+    total = _format.count(snap.total, snap.unit_scale, snap.unit_divisor)
+    if snap.status == DONE:
+        return f"{n}/{total} [{elapsed}, {rate}]"
+    return f"{n}/{total} [{elapsed}<{_format.duration(snap.eta)}, {rate}]"
+
+
+def _fraction(snap: Snapshot) -> float | None:
+    if snap.total is None:
+        return None
+    return snap.fraction if snap.total else 1.0
+
+
+def _row(snap: Snapshot, history: dict, sparks_left: int) -> tuple:
+    """The four grid cells of one bar, and how many sparklines it used. The cells sit directly in
+    the grid, so columns line up across rows; the first one carries the row's status class."""
+    colour = fill_colour(snap)
+    status = {DONE: "done", INTERRUPTED: "interrupted"}.get(snap.status, "running")
+    desc = _format.truncate(snap.prefix + snap.desc, MAX_DESC)
+    indent = f"padding-left:{1.2 * snap.depth:.1f}em" if snap.depth else ""
+    cells = [
+        f'<div class="trainbar-desc trainbar-{status}" style="{indent}" title="{_escape(_format.truncate(snap.desc, MAX_TITLE))}">{_escape(desc)}</div>'
+    ]
+    fraction = _fraction(snap)
+    if fraction is None:
+        cells.append('<div class="trainbar-pct"></div><div class="trainbar-track"></div>')
+    else:
+        cells.append(f'<div class="trainbar-pct" style="text-align:right">{int(fraction * 100)}%</div>')
+        cells.append(
+            f'<div class="trainbar-track" style="{_TRACK_STYLE}"><div class="trainbar-fill" '
+            f'style="width:{fraction * 100:.1f}%;height:100%;background-color:{colour}"></div></div>'
+        )
+    if snap.waiting:
+        info = [_escape(f"waiting for first batch [{_format.duration(snap.elapsed)}]")]
+    else:
+        info = [_escape(_numbers(snap))]
+    used = 0
+    for name, value in snap.metrics[:MAX_METRICS]:
+        values = history.get(name) if name else None
+        name, value = _format.truncate(name, MAX_NAME), _format.truncate(value, MAX_VALUE)
+        text = _escape(f"{name}={value}" if name else value)
+        if values and len(values) >= 2 and used < sparks_left:
+            text += " " + sparkline(name, values, colour)
+            used += 1
+        info.append(f'<span class="trainbar-metric">{text}</span>')
+    if len(snap.metrics) > MAX_METRICS:
+        info.append(f"… {len(snap.metrics) - MAX_METRICS} more")
+    if snap.status == INTERRUPTED:
+        info.append(f'<span class="trainbar-status" style="color:{INTERRUPTED_COLOUR};font-weight:bold">interrupted</span>')
+    elif snap.stalled is not None:
+        info.append(f'<span class="trainbar-status" style="color:{STALLED_COLOUR};font-weight:bold">{_escape(stall_text(snap))}</span>')
+    cells.append(f'<div class="trainbar-info">{" ".join(info)}</div>')
+    return "".join(cells), used
+
+
+def _hidden_note(hidden: int) -> str:
+    return f"… {hidden} more bar{'s' if hidden != 1 else ''} not shown"
+
+
+def frame_html(rows: list, hidden: int = 0) -> str:
+    """``rows``: (snapshot, metric history) pairs in display order, depths relative to the frame.
+    ``hidden``: how many rows were left out after the first one (shown as a note there)."""
+    if not rows:
+        return ""
+    parts = [f'<div class="trainbar" style="{_FRAME_STYLE}">']
+    sparks_left = MAX_SPARKLINES
+    for index, (snap, history) in enumerate(rows):
+        cells, used = _row(snap, history, sparks_left)
+        sparks_left -= used
+        parts.append(cells)
+        if index == 0 and hidden:
+            parts.append(f'<div class="trainbar-hidden" style="grid-column:1 / -1;opacity:0.7">{_hidden_note(hidden)}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def frame_text(rows: list, hidden: int = 0) -> str:
+    """The same frame as plain lines, for front ends and exports that show no HTML."""
+    lines = [terminal_line(snap, PLAIN_WIDTH, unicode_ok=True, colour=False) for snap, _ in rows]
+    if hidden and lines:
+        lines.insert(1, _hidden_note(hidden))
+    return "\n".join(lines)
+
+
+def bundle(rows: list, hidden: int = 0) -> dict:
+    """The MIME bundle a notebook displays: HTML and its plain-text twin."""
+    return {"text/plain": frame_text(rows, hidden), "text/html": frame_html(rows, hidden)}

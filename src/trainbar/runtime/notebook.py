@@ -1,0 +1,232 @@
+"""The notebook channel: bars in a Jupyter cell, drawn as HTML outputs replaced in place.
+
+Layout. Each top-level bar opens a *frame*: one output in the cell, shown the moment the bar
+starts, with every bar nested under it drawn inside it as an indented row. ``print()`` and
+``trainbar.write()`` during the loop are ordinary cell output: they appear below the frame, in the
+order they were written, while the frame keeps updating above them. The next top-level bar opens
+a new frame below whatever was printed, so the cell reads top to bottom in the order things
+happened. Finished inner bars with ``leave=False`` vanish from the frame; with ``leave=True`` they
+stay as rows (the oldest folded into a note beyond ``MAX_ROWS``).
+
+Rate. A frame is redrawn at most every ``INTERVAL`` seconds, and only when what it shows has
+changed; its size is bounded by the renderer. Showing a frame when its bar opens and drawing its
+final state when the bar closes happen at once, on the caller's thread, so the saved notebook
+holds the final state; those messages come from a budget (a burst of ``BURST``, then ``REFILL`` a
+second). A program that opens and closes thousands of top-level bars a second runs out of it:
+its bars are then gathered into one frame that the next tick shows. Whatever is still pending
+when a cell ends is drawn then, while the output still belongs to that cell.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from trainbar.core import clock as _clock
+from trainbar.runtime import display as _display
+from trainbar.runtime import environment as _env
+from trainbar.core import history as _history
+from trainbar.runtime.display import _Channel, _visible
+from trainbar.render import html as html_renderer
+from trainbar.sinks import flush
+
+INTERVAL = 0.25  # the ticker's cadence here: about 4 redraws a second per frame
+MIN_GAP = INTERVAL * 0.9  # between two redraws of a frame; ticks arrive with some jitter
+MAX_ROWS = 20  # rows drawn per frame; more are folded into a note
+BURST, REFILL = 20, 5.0  # immediate messages (frame shown, final state): burst, then per second
+
+
+class _Budget:
+    """A token bucket for the messages sent at once rather than at tick cadence."""
+
+    __slots__ = ("tokens", "last")
+
+    def __init__(self) -> None:
+        self.tokens = float(BURST)
+        self.last: float | None = None
+
+    def take(self, now: float) -> bool:
+        if self.last is not None and now > self.last:
+            self.tokens = min(float(BURST), self.tokens + (now - self.last) * REFILL)
+        self.last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+# One budget per display, so it outlives channels that come and go with their bars.
+_budgets: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+class _Frame:
+    """One output in the cell: the bars under a few top-level bars (usually exactly one)."""
+
+    __slots__ = ("roots", "finished", "dropped", "display_id", "sent", "last_sent", "closed")
+
+    def __init__(self) -> None:
+        self.roots: list = []  # lineages of the top-level bars drawn here
+        self.finished: list = []  # (lineage, final snapshot, history) of closed bars left on show
+        self.dropped = 0  # finished rows forgotten to bound memory
+        self.display_id: str | None = None
+        self.sent: str | None = None  # the HTML last sent
+        self.last_sent = float("-inf")
+        self.closed = False  # every bar drawn here has closed
+
+    def root_of(self, lineage: tuple) -> tuple | None:
+        for root in self.roots:
+            if lineage[: len(root)] == root:
+                return root
+        return None
+
+
+class NotebookChannel(_Channel):
+    mode = _env.NOTEBOOK
+    interval = INTERVAL
+    sink_type = None  # the class doing the I/O; tests put a recorder here
+
+    def __init__(self, display: "_display.Display", stream) -> None:
+        super().__init__(display, stream)
+        self.frames: list = []
+        self.sink = None
+        budget = _budgets.get(display)
+        if budget is None:
+            budget = _budgets[display] = _Budget()
+        self.budget = budget
+
+    @property
+    def empty(self) -> bool:
+        return super().empty and not self.frames
+
+    def _sink(self):
+        if self.sink is None:
+            sink_type = self.sink_type
+            if sink_type is None:
+                from trainbar.sinks.jupyter import NotebookDisplays as sink_type
+            self.sink = sink_type()
+            self.sink.after_each_cell(_end_of_cell)
+        return self.sink
+
+    def _frame_of(self, lineage: tuple):
+        for frame in self.frames:
+            if frame.root_of(lineage) is not None:
+                return frame
+        return None
+
+    # --- bars arriving and leaving ---------------------------------------------------------
+
+    def add(self, bar, now: float) -> None:
+        super().add(bar, now)
+        self._sink()
+        if self._frame_of(bar._lineage) is not None:
+            return  # nested: drawn in its top-level bar's frame at the next tick
+        # A frame not shown yet (out of budget, or its bar not visible yet) takes every new
+        # top-level bar, even once all of its bars have closed: a flood of tiny bars then costs
+        # one output per tick, not one each, and outputs keep the order the bars started in.
+        waiting = next((f for f in self.frames if f.display_id is None), None)
+        if waiting is None and _visible(bar, now) and self.budget.take(now):
+            frame = _Frame()
+            frame.roots.append(bar._lineage)
+            self.frames.append(frame)
+            self._send(frame, now)
+            return
+        if waiting is None:
+            waiting = _Frame()
+            self.frames.append(waiting)
+        waiting.roots.append(bar._lineage)
+        waiting.closed = False
+
+    def remove(self, bar, now: float) -> None:
+        super().remove(bar, now)
+        frame = self._frame_of(bar._lineage)
+        if frame is None:
+            return
+        if bar._leave and _visible(bar, now):
+            snap = self._snapshot(bar, now, frame)
+            frame.finished.append((bar._lineage, snap, _history.history(bar)))
+            if len(frame.finished) > 2 * MAX_ROWS:
+                frame.dropped += len(frame.finished) - MAX_ROWS - 1
+                frame.finished = frame.finished[:1] + frame.finished[-MAX_ROWS:]
+        if any(frame.root_of(other._lineage) is not None for other in self.bars()):
+            return  # bars still running here: the next tick draws the change
+        frame.closed = True
+        if self.budget.take(now):
+            self._send(frame, now)
+
+    # --- drawing ---------------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        for frame in list(self.frames):
+            if frame.display_id is not None and not frame.closed and now - frame.last_sent < MIN_GAP:
+                continue
+            self._send(frame, now)
+        if self.empty:
+            self.display._drop(self)
+
+    def flush(self, now: float) -> None:
+        """Draw every frame as it stands now, whatever the budget: the cell is ending."""
+        for frame in list(self.frames):
+            self._send(frame, now)
+        if self.empty:
+            self.display._drop(self)
+
+    def _snapshot(self, bar, now: float, frame: _Frame):
+        snap = bar._snapshot(now)
+        root = frame.root_of(bar._lineage) or ()
+        return snap.replace(depth=len(bar._lineage) - len(root))
+
+    def _rows(self, frame: _Frame, now: float) -> tuple:
+        entries = list(frame.finished)
+        for bar in self.bars():
+            if frame.root_of(bar._lineage) is not None and _visible(bar, now):
+                entries.append((bar._lineage, self._snapshot(bar, now, frame), _history.history(bar)))
+        entries.sort(key=lambda entry: entry[0])
+        rows = [(snap, history) for _, snap, history in entries]
+        hidden = frame.dropped if rows else 0
+        if len(rows) > MAX_ROWS:  # the first row (the top-level bar) and the most recent ones
+            hidden += len(rows) - MAX_ROWS
+            rows = rows[:1] + rows[-(MAX_ROWS - 1) :]
+        return rows, hidden
+
+    def _send(self, frame: _Frame, now: float) -> None:
+        """Show or update the frame if what it shows changed; forget it once final."""
+        rows, hidden = self._rows(frame, now)
+        if frame.display_id is None and not rows:
+            if frame.closed:
+                self.frames.remove(frame)  # nothing was ever visible: no output at all
+            return
+        bundle = html_renderer.bundle(rows, hidden)
+        if bundle["text/html"] != frame.sent:
+            sink = self._sink()
+            if frame.display_id is None:
+                frame.display_id = sink.show(bundle)
+            else:
+                sink.update(frame.display_id, bundle)
+            frame.sent = bundle["text/html"]
+            frame.last_sent = now
+        if frame.closed:
+            self.frames.remove(frame)
+
+    def write_above(self, text: str, stream) -> None:
+        stream.write(text)  # cell output goes below the frames on its own
+        flush(stream)
+
+    def release(self) -> None:
+        if self.frames and self.sink is not None:
+            now = _clock.now()
+            for frame in list(self.frames):
+                frame.closed = True
+                self._send(frame, now)
+
+
+def _end_of_cell(*_args) -> None:
+    """IPython's post_execute hook: draw what is pending while the cell's output still goes to it."""
+    try:
+        display = _display._current
+        if display is None:
+            return
+        with display.lock:
+            for channel in list(display._channels.values()):
+                if isinstance(channel, NotebookChannel):
+                    display._guard(channel, channel.flush, _clock.now())
+    except Exception:  # noqa: BLE001 - a hook that raises would print a traceback under every cell
+        pass

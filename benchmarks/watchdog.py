@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
+import threading
 import time
 
 import trainbar
@@ -59,7 +60,7 @@ def report(with_torch: bool) -> float:
     b = trainbar.bar(total=10, file=io.StringIO())
     start = time.perf_counter()
     for _ in range(20):
-        _diagnose.stall_report(_diagnose.stall_info(b, [b], thread_id=b._thread_id, seconds=31, limit=30, pace=1, steps=10))
+        _diagnose.stall_report(_diagnose.stall_info(b, [b], thread_id=threading.get_ident(), seconds=31, limit=30, pace=1, steps=10))
     b.close()
     return (time.perf_counter() - start) / 20
 

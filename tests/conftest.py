@@ -2,7 +2,8 @@ import io
 
 import pytest
 
-from trainbar.runtime import display as _display
+from trainbar.runtime import runtime as _runtime
+from trainbar import _settings
 from trainbar.distributed import leader as _leader
 from trainbar.distributed import info as _rank
 from trainbar.testing import manual_display
@@ -10,7 +11,8 @@ from trainbar.testing import manual_display
 _ENVIRONMENT = (
     "TRAINBAR_MODE", "TRAINBAR_DISABLE", "TRAINBAR_LOG_INTERVAL", "TRAINBAR_RANKS", "TRAINBAR_STALL",
     "TRAINBAR_JSONL", "CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD",
-    "NO_COLOR", "FORCE_COLOR", "TRAINBAR_HEARTBEAT_TIMEOUT", "TRAINBAR_GATHER",
+    "NO_COLOR", "FORCE_COLOR", "TRAINBAR_HEARTBEAT_TIMEOUT", "TRAINBAR_GATHER", "TRAINBAR_JSONL_INTERVAL",
+    "TRAINBAR_STALL_GRACE",
 )  # fmt: skip
 
 
@@ -28,13 +30,15 @@ def clean_environment(monkeypatch):
     monkeypatch.setenv("TERM", "xterm-256color")
     _rank.forget()
     _leader.forget()
-    previous = _display.replace(_display.Display())
+    _settings.reset()
+    previous = _runtime.replace(_runtime.Runtime())
     yield
-    current = _display.replace(previous)
+    current = _runtime.replace(previous)
     if current is not None:
         current.shutdown()
     _rank.forget()
     _leader.forget()
+    _settings.reset()
 
 
 @pytest.fixture

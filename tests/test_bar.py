@@ -126,11 +126,11 @@ def test_log_attaches_to_innermost_live_bar():
 def test_nesting_follows_creation_order():
     outer = trainbar.bar(total=2, file=io.StringIO())
     inner = trainbar.bar(total=2, file=io.StringIO())
-    assert inner._parent is outer and inner._depth == 1
+    assert inner.parent is outer and inner.depth == 1
     inner.close()
     outer.close()
     after = trainbar.bar(total=1, file=io.StringIO())
-    assert after._parent is None
+    assert after.parent is None
 
 
 def test_off_mode_still_counts(monkeypatch):

@@ -69,7 +69,7 @@ def test_failing_listener_is_removed_with_one_warning(manual):
 
 
 def test_ticker_interval_honours_the_fastest_listener():
-    display = trainbar.runtime.display.Display(threaded=False)
+    display = trainbar.runtime.runtime.Runtime(threaded=False)
     display.subscribe(Recorder())
     assert display._interval() == 0.5
 
@@ -93,7 +93,7 @@ def test_first_frame_is_not_held_back_by_a_listeners_ticker():
     class Slow(Recorder):
         interval = 5.0
 
-    trainbar.runtime.display.current().subscribe(Slow())  # the ticker starts, to sleep 5 s
+    trainbar.runtime.runtime.current().subscribe(Slow())  # the ticker starts, to sleep 5 s
     term = Drawn()
     b = trainbar.bar(total=3, desc="train", file=term)
     assert term.drawn.wait(2.0)  # without the wake-up, the first frame would come after 5 s

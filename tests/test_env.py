@@ -4,6 +4,8 @@ import io
 
 import pytest
 
+from trainbar import _settings
+
 from trainbar.runtime import environment as _env
 from conftest import FakeTerminal
 
@@ -52,17 +54,17 @@ def test_unknown_mode_warns_and_detects(monkeypatch):
         assert _env.choose_mode(io.StringIO()) == "log"
 
 
-@pytest.mark.parametrize("raw, value", [("5", 5.0), ("0.5", 0.5), ("", 30.0)])
+@pytest.mark.parametrize("raw, value", [("5", 5.0), ("1.5", 1.5), ("", 30.0)])
 def test_log_interval(monkeypatch, raw, value):
     monkeypatch.setenv("TRAINBAR_LOG_INTERVAL", raw)
-    assert _env.log_interval() == value
+    assert _settings.current().log_interval == value
 
 
 @pytest.mark.parametrize("raw", ["-3", "zero", "0", "nan"])
 def test_bad_log_interval_warns_and_uses_default(monkeypatch, raw):
     monkeypatch.setenv("TRAINBAR_LOG_INTERVAL", raw)
     with pytest.warns(RuntimeWarning, match="TRAINBAR_LOG_INTERVAL"):
-        assert _env.log_interval() == 30.0
+        assert _settings.current().log_interval == 30.0
 
 
 def test_ascii_only_stream_gets_ascii_bars():

@@ -15,7 +15,10 @@ from conftest import FakeTerminal
 
 
 def texts(bar, final=False) -> dict:
-    return dict(render(bar, final=final))
+    """What a frame shows; ``final`` as the closing line does, after the closing thread settled it."""
+    if final:
+        _metrics.settle(bar)
+    return dict(render(bar))
 
 
 @pytest.fixture
@@ -332,7 +335,7 @@ def test_terminal_line_shows_a_sparkline_of_the_loss(manual, monkeypatch):
         b.update(1, loss=20.0 - i)
         other.update(1, loss=20.0 - i)
         display.tick()
-    assert "loss=1.000 █▇▆▅▄▃▂▁" in b._channel.sink._lines[0]
+    assert "loss=1.000 █▇▆▅▄▃▂▁" in display.channels()[0].region.lines[0]
     other.close()
     assert not set("▁▂▃▄▅▆▇█") & set(log.getvalue())
 
@@ -347,7 +350,7 @@ def test_sparkline_goes_before_the_bar_graphic_when_narrow(manual, monkeypatch):
         clock.advance(0.1)
         b.update(1, loss=20.0 - i)
         display.tick()
-    frame = b._channel.sink._lines[0]
+    frame = display.channels()[0].region.lines[0]
     assert frame.count("|") == 2 and "▁" not in frame
 
 

@@ -95,7 +95,7 @@ def test_a_value_made_on_a_side_stream_is_copied_on_that_stream(manual):
         b.log(loss=value)
         assert _metrics.as_stream(torch, b._metrics["loss"].stream, value) == side
     b.close()
-    assert _metrics.render(b, final=True) == (("loss", "7.000"),)
+    assert _metrics.render(b) == (("loss", "7.000"),)
 
 
 def test_the_display_thread_makes_no_cuda_call(monkeypatch):

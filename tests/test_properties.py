@@ -75,6 +75,7 @@ SNAPSHOTS = st.builds(
     eta=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
     unit=st.text(max_size=8),
     unit_scale=st.booleans(),
+    unit_divisor=st.integers(min_value=1, max_value=4096),  # a bar checks it is at least 1
     metrics=st.lists(st.tuples(st.text(max_size=12), st.text(max_size=12)), max_size=4).map(tuple),
     status=st.sampled_from([RUNNING, DONE, INTERRUPTED]),
     depth=st.integers(min_value=0, max_value=6),

@@ -5,7 +5,7 @@ import sys
 
 import trainbar
 
-PINNED = ["Bar", "__version__", "bar", "configure", "log", "print", "rank_info", "tqdm", "trange", "write"]
+PINNED = ["Bar", "__version__", "bar", "configure", "flush", "log", "print", "rank_info", "tqdm", "trange", "write"]
 
 
 def test_all_is_pinned():

@@ -99,7 +99,7 @@ def test_other_notes_on_the_bar_are_kept(manual):
     g = gatherer(display, clock, store)
     stream = io.StringIO()
     b = trainbar.bar(total=100, desc="train", file=stream)
-    b._notes["stall"] = "stalled 40s"
+    display.note(b, "stall", "stalled 40s")
     publish_as(store, 1, 0, clock)
     display.tick()
     g.step()
@@ -320,7 +320,7 @@ def test_gathering_can_be_turned_off(manual, monkeypatch):
 def test_store_calls_never_run_on_the_training_thread(monkeypatch):
     """With the real threads, every store request comes from trainbar's own thread."""
     monkeypatch.setattr(RankGatherer, "interval", 0.01)
-    display = trainbar.runtime.display.current()
+    display = trainbar.runtime.runtime.current()
     store = FakeStore()
     g = RankGatherer(display, INFO, connect=lambda: store, reads=True, threaded=True, timeout=5.0)
     display.subscribe(g)

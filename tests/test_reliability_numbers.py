@@ -25,7 +25,7 @@ def test_total_zero(manual):
     b, stream = final_line(total=0, desc="empty")
     b.close()
     assert stream.getvalue().splitlines()[-1].startswith("empty: 100% 0/0")
-    assert terminal_line(b._snapshot(0.0), 80).startswith("empty: 100%")
+    assert terminal_line(b.snapshot(0.0), 80).startswith("empty: 100%")
 
 
 @reliability("total=None", "a count and a rate, no percentage or ETA")
@@ -54,7 +54,7 @@ def test_huge_total(manual):
     b.update(10**17)
     b.close()
     assert "100000000000000000/1000000000000000000" in stream.getvalue()
-    assert _format.width(terminal_line(b._snapshot(0.0), 80)) <= 80
+    assert _format.width(terminal_line(b.snapshot(0.0), 80)) <= 80
 
 
 @reliability("a negative update", "n goes back; rate and ETA never show nonsense")
@@ -68,7 +68,7 @@ def test_negative_update(manual):
     clock.advance(1)
     display.tick()
     assert b.n == 5
-    line = terminal_line(b._snapshot(clock()), 100)
+    line = terminal_line(b.snapshot(clock()), 100)
     assert "5/100" in line and "-" not in line.split("[")[1]
 
 

@@ -69,7 +69,7 @@ def run_blocked_loader(num_workers):
     out = io.StringIO()
     reports = []
     recovered = Recovered()
-    trainbar.runtime.display.current().subscribe(recovered)
+    trainbar.runtime.runtime.current().subscribe(recovered)
 
     def on_stall(info):
         reports.append(info)

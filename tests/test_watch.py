@@ -63,7 +63,7 @@ def snap_of(**fields):
 def frame(watcher):
     """The lines of the live region as the watcher would draw them now."""
     watcher.now = watcher.clock()
-    return watcher.channel._frame(watcher.now)
+    return watcher.channel.frame(watcher.now)
 
 
 def test_log_mode_replays_a_finished_run_exactly_as_its_log(manual, tmp_path, monkeypatch):
@@ -97,7 +97,7 @@ def test_terminal_frame_matches_the_writers_own_region(manual, tmp_path, monkeyp
         inner.update(9, loss=0.123456, lr=3e-4)
         display.tick()
     watcher.step()
-    own = [terminal_line(b._snapshot(clock.time), 79) for b in (outer, inner)]
+    own = [terminal_line(b.snapshot(clock.time), 79) for b in (outer, inner)]
     assert frame(watcher) == own
     assert "63/100" in own[1] and "loss=0.1235" in own[1]
     inner.close()

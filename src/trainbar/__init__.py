@@ -14,7 +14,7 @@ integrations live in their own modules and load their framework only when used.
 
 from trainbar.core.bar import Bar, bar
 from trainbar.runtime.configure import configure
-from trainbar.runtime.output import log, print, write
+from trainbar.runtime.output import flush, log, print, write
 from trainbar.distributed.info import rank_info
 from trainbar.compat.tqdm import tqdm, trange
 
@@ -25,6 +25,7 @@ __all__ = [
     "__version__",
     "bar",
     "configure",
+    "flush",
     "log",
     "print",
     "rank_info",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 
 from trainbar.core import clock as _clock
-from trainbar.runtime import display as _display
+from trainbar.runtime import runtime as _runtime
 
 
 class FakeClock:
@@ -33,14 +33,16 @@ class FakeClock:
 
 @contextlib.contextmanager
 def manual_display(clock: FakeClock | None = None):
-    """Install a fake clock and a display with no ticker thread: call ``display.tick()`` yourself.
+    """Install a fake clock and a runtime with no threads: call ``display.tick()`` yourself.
 
-    Everything is restored on exit, including the bars' output streams being released.
+    Everything happens on the calling thread, and is drawn when ``tick()`` says so: bars opening
+    and closing, messages, the event file. ``display.watchdog.check()`` runs one round of the
+    stall watchdog. Everything is restored on exit, the bars' streams released.
     """
     clock = clock if clock is not None else FakeClock()
     previous_now = _clock.now
-    display = _display.Display(threaded=False)
-    previous_display = _display.replace(display)
+    display = _runtime.Runtime(threaded=False)
+    previous_runtime = _runtime.replace(display)
     _clock.now = clock
     try:
         yield clock, display
@@ -49,4 +51,4 @@ def manual_display(clock: FakeClock | None = None):
             display.shutdown()
         finally:
             _clock.now = previous_now
-            _display.replace(previous_display)
+            _runtime.replace(previous_runtime)

@@ -11,14 +11,16 @@ from __future__ import annotations
 import contextlib
 import threading
 
+import warnings
+
 from trainbar.core import clock as _clock
-from trainbar.render import fmt as _format
 from trainbar.core import metrics as _metrics
-from trainbar.core.bar import Bar, _number
-from trainbar.runtime.output import write as _write
-from trainbar.core.snapshot import RUNNING
+from trainbar.core.arguments import count, length, number
+from trainbar.core.bar import Bar, check_colour
+from trainbar.core.snapshot import RUNNING, Snapshot
+from trainbar.render import fmt as _format
 from trainbar.render.ansi import terminal_line
-from trainbar.core.snapshot import Snapshot
+from trainbar.runtime.output import write as _write
 
 
 class tqdm(Bar):  # noqa: N801 - the name is the point
@@ -59,10 +61,14 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         **kwargs,
     ) -> None:
         if total is None and iterable is not None:
-            try:
-                total = len(iterable)
-            except (TypeError, AttributeError):
-                total = getattr(iterable, "shape", (None,))[0] if hasattr(iterable, "shape") else None
+            total = length(iterable)
+            if total is None and hasattr(iterable, "shape"):
+                total = getattr(iterable, "shape", (None,))[0]
+        try:
+            colour = check_colour(colour)
+        except (TypeError, ValueError) as error:
+            warnings.warn(f"{error}; the bar is drawn in the default colour", RuntimeWarning, stacklevel=2)
+            colour = None
         self._scale = _numeric_scale(unit_scale)
         self._raw_postfix = None
         super().__init__(
@@ -108,7 +114,7 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
 
     @n.setter
     def n(self, value) -> None:
-        self._n = _number("n", value)
+        self._n = count("n", value)
 
     @property
     def total(self):
@@ -116,7 +122,7 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
 
     @total.setter
     def total(self, value) -> None:
-        value = _number("total", value, minimum=0, allow_none=True)
+        value = number("total", value, minimum=0, allow_none=True)
         self._total = None if value is not None and value == float("inf") else value
 
     @property
@@ -144,10 +150,8 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         self._raw_postfix = value
         self._metrics = {} if _blank(value) else {"": _AsText(value)}
 
-    def _postfix_items(self):
-        from trainbar.core.metrics import render
-
-        return render(self)
+    def _postfix_items(self) -> tuple:
+        return _metrics.render(self)
 
     @property
     def start_t(self) -> float:
@@ -262,8 +266,8 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
     def __str__(self) -> str:
         return self.format_meter(**self.format_dict)
 
-    def _snapshot(self, now: float) -> Snapshot:
-        snap = super()._snapshot(now)
+    def snapshot(self, now: float | None = None) -> Snapshot:
+        snap = super().snapshot(now)
         if self._scale != 1:
             snap = _scaled(snap, self._scale)
         if snap.bar_format and self._raw_postfix is not None and not isinstance(self._raw_postfix, str):

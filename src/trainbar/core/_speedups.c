@@ -12,6 +12,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <limits.h>
+#include <math.h>
 #include <string.h>
 
 typedef struct {
@@ -42,23 +44,37 @@ call_fallback(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject 
     return result;
 }
 
+/* A step the fast path takes as it is: an exact int below 2**63 in size, or an exact finite
+ * float. Anything else (numpy integers, Decimal, complex, a huge int) is checked in Python. */
+static int
+is_plain_step(PyObject *n)
+{
+    if (PyLong_CheckExact(n)) {
+        int overflow = 0;
+        long long value = PyLong_AsLongLongAndOverflow(n, &overflow);
+        if (value == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        return overflow == 0 && value != LLONG_MIN;
+    }
+    return PyFloat_CheckExact(n) && isfinite(PyFloat_AS_DOUBLE(n));
+}
+
 static PyObject *
 Counter_update(Counter *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (kwnames == NULL && nargs <= 1 && self->n != NULL) {
-        /* Held for the add: a user-defined __add__ may assign `_n` and free the old count. */
+    if (kwnames == NULL && nargs <= 1 && self->n != NULL && (nargs == 0 || is_plain_step(args[0]))) {
+        /* Held for the add: the count may be freed by whatever runs during it. */
         PyObject *count = self->n;
         Py_INCREF(count);
         PyObject *total = PyNumber_InPlaceAdd(count, nargs == 1 ? args[0] : one);
         Py_DECREF(count);
-        if (total != NULL) {
-            Py_SETREF(self->n, total);
-            Py_RETURN_NONE;
+        if (total == NULL) {
+            return NULL; /* as `self._n += n` would */
         }
-        if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
-            return NULL; /* as `self._n += n` would: anything but a TypeError propagates */
-        }
-        PyErr_Clear(); /* the Python implementation raises the TypeError that names `n` */
+        Py_SETREF(self->n, total);
+        Py_RETURN_NONE;
     }
     return call_fallback((PyObject *)self, args, nargs, kwnames);
 }

@@ -1,57 +1,59 @@
-"""Bar: the object users hold. Its hot path stores numbers; the display does everything else."""
+"""Bar: the object users hold. Its hot path stores numbers; the runtime does everything else."""
 
 from __future__ import annotations
 
-import math
-import sys
 import threading
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Iterator, TypeVar, overload
 
 from trainbar.core import clock as _clock
-from trainbar.runtime import display as _display
-from trainbar.runtime import environment as _env
-from trainbar.render import fmt as _format
-from trainbar.distributed import leader as _leader
 from trainbar.core import metrics as _metrics
 from trainbar.core import timing as _timing
+from trainbar.core.arguments import columns, count, length, number, text
 from trainbar.core.counter import Counter
 from trainbar.core.iterate import iterate
 from trainbar.core.rate import RateEstimator
 from trainbar.core.snapshot import DONE, INTERRUPTED, RUNNING, Snapshot
+from trainbar.render import fmt
+
+if TYPE_CHECKING:
+    from trainbar.core.pause import Pause
+    from trainbar.runtime.node import Node
+
+T = TypeVar("T")
+B = TypeVar("B", bound="Bar[Any]")
+
+MAX_DESC_CHARS = 512  # a description is cut to this before any width work: frames stay cheap
+_COLOUR_NAMES = frozenset(("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white"))
+
+# Every bar alive in this process, so that a forked child can give each fresh locks.
+_alive: weakref.WeakSet[Bar[Any]] = weakref.WeakSet()
+_alive_lock = threading.Lock()
 
 
-def _number(name: str, value: object, *, minimum: float | None = None, allow_none: bool = False):
-    """Validate a numeric argument at the call, naming it in the error."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (str, bytes, bool)) or not hasattr(value, "__float__"):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    as_float = float(value)  # type: ignore[arg-type]
-    if math.isnan(as_float):
-        raise ValueError(f"{name} must be a number, got NaN")
-    if minimum is not None and as_float < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    if isinstance(value, int):
-        return value
-    index = getattr(value, "__index__", None)  # numpy integers stay integers
-    return index() if index is not None else as_float
-
-
-def _columns(value: object) -> int:
-    columns = _number("ncols", value, minimum=1)
-    if math.isinf(columns):
-        raise ValueError(f"ncols must be a finite number of columns, got {value!r}")
-    return int(columns)
-
-
-def _text(name: str, value: object, *, allow_none: bool = True) -> str | None:
-    if value is None and allow_none:
-        return None
+def _check_ascii(value: object) -> bool | str:
+    if value is None or isinstance(value, bool):
+        return bool(value)
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
+        raise TypeError(f"ascii must be True, False or a string of fill characters, got {type(value).__name__}")
+    if len(value) < 2 or not value.isprintable() or fmt.width(value) != len(value):
+        raise ValueError(f"ascii must be at least two printable, single-width characters, got {value!r}")
     return value
 
 
-class Bar(Counter):
+def check_colour(value: object) -> str | None:
+    """``colour`` as given, when it is a colour name (``red``) or a hex colour (``#00ff00``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"colour must be a colour name or a hex colour such as '#00ff00', got {type(value).__name__}")
+    lowered = value.lower()
+    if lowered in _COLOUR_NAMES or fmt.hex_colour(lowered) is not None:
+        return lowered
+    raise ValueError(f"colour must be one of {', '.join(sorted(_COLOUR_NAMES))} or a hex colour such as '#00ff00', got {value!r}")
+
+
+class Bar(Counter, Generic[T]):
     """A progress bar over an iterable, or counted by hand with :meth:`update`.
 
     Create one with :func:`trainbar.bar`. All drawing happens off the training thread, at most
@@ -59,67 +61,55 @@ class Bar(Counter):
     """
 
     __slots__ = (
-        "_total", "_desc", "_unit", "_unit_scale", "_unit_divisor", "_leave", "_iterable",
-        "_metrics", "_start", "_end", "_status", "_estimator", "_initial", "_ascii", "_ncols",
-        "_bar_format", "_desc_separator", "_colour", "_delay", "_prefix",
-        "_parent", "_depth", "_lineage", "_channel", "_thread_id", "_next_log",
-        "_data_wait", "_step_time", "_clean_desc", "_readout", "_phase", "_notes", "_where", "_stall_since",
-        "_on_stall", "_source", "__weakref__",
+        "_total", "_desc", "_clean_desc", "_unit", "_unit_scale", "_unit_divisor", "_initial", "_ncols",
+        "_ascii", "_colour", "_bar_format", "_desc_separator", "_delay", "_leave", "_prefix", "_iterable",
+        "_metrics", "_readout", "_phase", "_start", "_end", "_status", "_reason", "_estimator",
+        "_data_wait", "_step_time", "_where", "_source", "_node", "__weakref__",
     )  # fmt: skip
 
     def __init__(
         self,
-        iterable=None,
+        iterable: Iterable[T] | None = None,
         *,
-        total=None,
+        total: Any = None,
         desc: str | None = None,
         unit: str = "it",
         leave: bool = True,
         disable: bool | None = None,
-        file=None,
+        file: Any = None,
         unit_scale: bool = False,
-        unit_divisor: int = 1000,
-        initial=0,
+        unit_divisor: float = 1000,
+        initial: Any = 0,
         ncols: int | None = None,
-        ascii=None,
+        ascii: bool | str | None = None,
         delay: float = 0.0,
         colour: str | None = None,
         bar_format: str | None = None,
-        on_stall=None,
+        on_stall: Callable[[dict], object] | None = None,
     ) -> None:
         if total is None and iterable is not None:
-            try:
-                total = len(iterable)
-            except (TypeError, AttributeError, NotImplementedError):
-                total = None
-        total = _number("total", total, minimum=0, allow_none=True)
-        if total is not None and math.isinf(total):
-            total = None  # tqdm's idiom for "unknown"
-        self._total = total
+            total = length(iterable)
+        total = number("total", total, minimum=0, allow_none=True)
+        self._total = None if total is not None and total == float("inf") else total  # tqdm's "unknown"
         self._desc = "" if desc is None else str(desc)
-        self._clean_desc = None
-        self._unit = _text("unit", unit, allow_none=False)
+        self._clean_desc: str | None = None
+        self._unit: str = text("unit", unit, allow_none=False)  # type: ignore[assignment]
         self._unit_scale = bool(unit_scale)
-        self._unit_divisor = _number("unit_divisor", unit_divisor, minimum=1)
-        self._initial = _number("initial", initial)
-        self._ncols = None if ncols is None else _columns(ncols)
-        self._delay = float(_number("delay", delay, minimum=0))
-        self._leave = bool(leave) if leave is not None else True
-        self._ascii = ascii if isinstance(ascii, str) else bool(ascii)
-        self._colour = colour
-        self._bar_format = _text("bar_format", bar_format)
+        self._unit_divisor = number("unit_divisor", unit_divisor, minimum=1)
+        self._initial = count("initial", initial)
+        self._ncols = None if ncols is None else columns(ncols)
+        self._delay = float(number("delay", delay, minimum=0))  # type: ignore[arg-type]
+        self._leave = True if leave is None else bool(leave)
+        self._ascii = _check_ascii(ascii)
+        self._colour = check_colour(colour)
+        self._bar_format = text("bar_format", bar_format)
         self._desc_separator = ": "
-        self._prefix = _leader.line_prefix()
-        self._notes: dict = {}  # listener name -> text shown after the metrics (the ranks' summary)
         if file is not None and not callable(getattr(file, "write", None)):
             raise TypeError(f"file must be a writable text stream, got {type(file).__name__}")
         if on_stall is not None and not callable(on_stall):
             raise TypeError(f"on_stall must be a callable taking the stall report, got {type(on_stall).__name__}")
-        self._on_stall = on_stall
-        self._where: str | None = None  # where the loop is: "data", "body" (see _iterate), or set by integrations
-        self._stall_since: float | None = None  # set by the watchdog while this bar is stalled
-        self._source = None  # a weak reference to the iterator being walked, for the stall report
-
+        self._where: str | None = None  # where the loop is: "data", "body" (see iterate.py)
+        self._source: weakref.ref | None = None  # the iterator being walked, for the stall report
         self._iterable = iterable
         self._n = self._initial
         self._metrics: dict = {}
@@ -128,35 +118,32 @@ class Bar(Counter):
         self._start = _clock.now()
         self._end: float | None = None
         self._status = RUNNING
+        self._reason: str | None = None
         self._estimator = RateEstimator(self._start, self._initial)
         self._data_wait = 0.0
         self._step_time = 0.0
-        self._channel = None
-        self._parent = None
-        self._depth = 0
-        self._lineage: tuple = ()
-        self._next_log = 0.0
-        self._thread_id = threading.get_ident()
+        with _alive_lock:
+            _alive.add(self)
 
-        from trainbar.sinks.redirect import unwrap
+        from trainbar.runtime import runtime
 
-        stream = unwrap(sys.stderr if file is None else file)
-        mode = _env.choose_mode(stream, disable) if stream is not None else _env.OFF
-        _display.current().open(self, stream, mode)
+        self._node: Node = runtime.current().open(self, file=file, disable=disable, on_stall=on_stall)
+        self._prefix = self._node.prefix
+        runtime.current().show(self._node)
 
     # --- the hot path: plain stores, nothing else ----------------------------------------
 
     # update(n=1, **metrics), the call made every step, is Counter's (see counter.py).
 
-    def log(self, **metrics) -> None:
+    def log(self, **metrics: Any) -> None:
         """Attach metrics (numbers, numpy values, torch tensors on any device, or callables).
 
         Nothing is read now: values are read when a frame is drawn, a CUDA tensor without any
-        device synchronisation.
+        device synchronisation, a callable on the display thread with a time budget.
         """
         _metrics.keep(self._metrics, metrics)
 
-    def pause(self, phase: str = "paused"):
+    def pause(self, phase: str = "paused") -> Pause:
         """``with bar.pause("eval"):`` leaves that stretch out of the rate, and shows ``phase``.
 
         The bars this one is nested in pause too. Paused time still counts in the ETA: a
@@ -164,66 +151,94 @@ class Bar(Counter):
         """
         from trainbar.core.pause import Pause
 
-        return Pause(self, _text("phase", phase, allow_none=False))
+        return Pause(self, text("phase", phase, allow_none=False))  # type: ignore[arg-type]
 
-    def set(self, n) -> None:
+    def set(self, n: Any) -> None:
         """Move to the absolute position ``n`` (for framework callbacks that know the step)."""
-        self._n = _number("n", n)
+        self._n = count("n", n)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[T]:
         if self._iterable is None:
             raise TypeError("this bar wraps no iterable; pass one to trainbar.bar() or count with update()")
         return iterate(self, self._iterable)
 
     # --- lifetime --------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Finish the bar and draw its final state. Safe to call more than once."""
-        self._finish(DONE)
+    def close(self, *, interrupted: bool = False, reason: str | None = None) -> None:
+        """Finish the bar and draw its final state. Safe to call more than once.
 
-    def _finish(self, status: str) -> None:
+        ``interrupted=True`` marks it as stopped before its end (red in a notebook), and
+        ``reason`` says why (``terminated (SIGTERM)``); a ``with`` block does this on an exception.
+        """
+        self._finish(INTERRUPTED if interrupted or reason else DONE, reason)
+
+    def _finish(self, status: str, reason: str | None = None) -> None:
         if self._status != RUNNING:
             return
         self._end = _clock.now()
         self._status = status
-        _display.current().close(self)
+        self._reason = reason
+        _metrics.settle(self)  # the closing line shows the last logged value exactly
+        from trainbar.runtime import runtime
 
-    def __enter__(self) -> "Bar":
+        runtime.current().close(self._node, self)
+
+    def __enter__(self: B) -> B:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._finish(INTERRUPTED if exc_type is not None else DONE)
 
     def __del__(self) -> None:
         try:
             if self._status == RUNNING:
-                self._finish(DONE)
-        except Exception:
+                self._finish(DONE if self.complete else INTERRUPTED)
+        except Exception:  # noqa: BLE001 - a finaliser must never raise
             pass
 
     # --- read-only state -------------------------------------------------------------------
 
     @property
-    def n(self):
+    def n(self) -> Any:
         """Items completed so far."""
         return self._n
 
     @property
-    def total(self):
+    def total(self) -> Any:
         return self._total
+
+    @property
+    def initial(self) -> Any:
+        """Where the count started (``initial=``)."""
+        return self._initial
+
+    @property
+    def complete(self) -> bool:
+        """Whether the bar reached its total (a bar with no total is complete whenever it ends)."""
+        return self._total is None or self._n >= self._total
 
     @property
     def desc(self) -> str:
         return self._desc
 
     @desc.setter
-    def desc(self, value) -> None:
+    def desc(self, value: object) -> None:
         self._desc = "" if value is None else str(value)
         self._clean_desc = None
 
     @property
     def unit(self) -> str:
         return self._unit
+
+    @property
+    def leave(self) -> bool:
+        """Whether the finished bar stays on screen as a line."""
+        return self._leave
+
+    @property
+    def delay(self) -> float:
+        """Seconds before the bar is first shown."""
+        return self._delay
 
     @property
     def status(self) -> str:
@@ -275,6 +290,28 @@ class Bar(Counter):
         """The name of the pause in progress (``with bar.pause("eval")``), or None."""
         return self._phase
 
+    @property
+    def where(self) -> str | None:
+        """Where the wrapped loop is now: ``data`` (inside ``next()``), ``body`` (in the step),
+        or None when that is not followed (a fast loop, or a bar counted by hand)."""
+        return self._where
+
+    @property
+    def iterator(self) -> Any:
+        """The iterator the bar is walking (held weakly; None once gone, or before iterating)."""
+        return self._source() if self._source is not None else None
+
+    @property
+    def parent(self) -> Bar[Any] | None:
+        """The bar this one is nested in, while that one is alive."""
+        parent = self._node.parent
+        return parent.bar() if parent is not None else None
+
+    @property
+    def depth(self) -> int:
+        """0 for a top-level bar, 1 for a bar nested in it, and so on."""
+        return self._node.depth
+
     def __len__(self) -> int:
         if self._total is None:
             raise TypeError("this bar has no total")
@@ -285,40 +322,43 @@ class Bar(Counter):
 
     def __repr__(self) -> str:
         total = "?" if self._total is None else self._total
-        return f"<trainbar.Bar {self._desc!r} {self._n}/{total} {self._status}>"
+        return f"<trainbar.Bar {self._desc[:60]!r} {self._n}/{total} {self._status}>"
 
-    # --- what the display reads ------------------------------------------------------------
+    # --- what the display draws ------------------------------------------------------------
 
-    def _snapshot(self, now: float) -> Snapshot:
+    def title(self) -> str:
+        """The description as it may be shown: cut to a bounded length, control sequences out."""
+        clean = self._clean_desc
+        if clean is None:
+            clean = self._clean_desc = fmt.sanitize(self._desc[:MAX_DESC_CHARS])
+        return clean
+
+    def snapshot(self, now: float | None = None) -> Snapshot:
+        """A frozen picture of the bar, as the display draws it (at ``now`` on trainbar's clock)."""
+        if now is None:
+            now = _clock.now()
         if self._end is not None:
             now = self._end
+        node = self._node
         progress = self._estimator.known_progress(self._n)
-        n = self._n
-        if self._clean_desc is None:
-            self._clean_desc = _format.sanitize(self._desc)
-        path = []
-        parent = self._parent
-        while parent is not None:
-            path.append(parent._clean_desc if parent._clean_desc is not None else _format.sanitize(parent._desc))
-            parent = parent._parent
+        stall_since = node.stall_since
         return Snapshot(
-            desc=self._clean_desc,
-            n=n,
+            desc=self.title(),
+            n=self._n,
             total=self._total,
             elapsed=now - self._start,
             rate=self._estimator.rate(now, progress),
             eta=self._estimator.eta(now, progress, self._total),
-            unit=_format.sanitize(self._unit),
+            unit=fmt.sanitize(self._unit[:MAX_DESC_CHARS]),
             unit_scale=self._unit_scale,
             unit_divisor=self._unit_divisor,
-            metrics=_metrics.render(self, final=self._status != RUNNING)
-            + tuple(("", text) for text in self._notes.values()),
+            metrics=_metrics.render(self) + node.notes(),
             history=_metrics.series(self),
-            phase=None if self._phase is None or self._status != RUNNING else _format.sanitize(self._phase),
+            phase=None if self._phase is None or self._status != RUNNING else fmt.sanitize(self._phase[:MAX_DESC_CHARS]),
             data_share=_timing.share(self),
             status=self._status,
-            depth=self._depth,
-            path=tuple(reversed(path)),
+            depth=node.depth,
+            path=node.path(),
             ascii=self._ascii,
             ncols=self._ncols,
             bar_format=self._bar_format,
@@ -326,22 +366,38 @@ class Bar(Counter):
             prefix=self._prefix,
             colour=self._colour,
             where=self._where,
-            waiting=self._where == "data" and n == self._initial and self._status == RUNNING,
-            stalled=None if self._stall_since is None or self._end is not None else now - self._stall_since,
+            waiting=self._where == "data" and self._n == self._initial and self._status == RUNNING,
+            stalled=None if stall_since is None or self._end is not None else now - stall_since,
+            reason=self._reason,
         )
 
 
+def after_fork_in_child() -> None:
+    """Every bar gets fresh locks: a thread of the parent may have held one at the fork."""
+    global _alive_lock
+    _alive_lock = threading.Lock()
+    for alive in list(_alive):
+        alive._estimator.after_fork_in_child()
+        alive._readout.after_fork_in_child()
+
+
+@overload
+def bar(iterable: Iterable[T], *, total: Any = ..., desc: str | None = ..., unit: str = ..., leave: bool = ...,
+        disable: bool | None = ..., file: Any = ..., **options: Any) -> Bar[T]: ...  # fmt: skip
+@overload
+def bar(iterable: None = ..., *, total: Any = ..., desc: str | None = ..., unit: str = ..., leave: bool = ...,
+        disable: bool | None = ..., file: Any = ..., **options: Any) -> Bar[Any]: ...  # fmt: skip
 def bar(
-    iterable=None,
+    iterable: Iterable[Any] | None = None,
     *,
-    total=None,
+    total: Any = None,
     desc: str | None = None,
     unit: str = "it",
     leave: bool = True,
     disable: bool | None = None,
-    file=None,
-    **options,
-) -> Bar:
+    file: Any = None,
+    **options: Any,
+) -> Bar[Any]:
     """A progress bar over ``iterable`` (its total from ``len()``), or counted by hand.
 
     ``options``: ``unit_scale``, ``unit_divisor``, ``initial``, ``ncols``, ``ascii``, ``delay``,
@@ -349,3 +405,4 @@ def bar(
     stalls; see the README's "When training stalls").
     """
     return Bar(iterable, total=total, desc=desc, unit=unit, leave=leave, disable=disable, file=file, **options)
+

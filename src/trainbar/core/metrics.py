@@ -1,8 +1,16 @@
 """Metric values: kept by reference on the training thread, read only when a frame is drawn.
 
 A user may log Python numbers, numpy scalars and arrays, torch tensors on any device, and
-zero-argument callables (called when a frame is drawn). Nothing here imports torch or numpy: a
-tensor is recognised through ``sys.modules``, which has torch only if the program imported it.
+zero-argument callables. Nothing here imports torch or numpy: a tensor is recognised through
+``sys.modules``, which has torch only if the program imported it.
+
+Callables are user code: ``refresh`` calls them on the display thread before each frame,
+through a worker with a time budget (``callables.py``), and frames show the value it returned.
+One that overruns or raises shows ``?``; one that overruns is not called again (one warning).
+No other thread ever calls them, and no lock is held while one runs.
+
+Every value is read and formatted on its own: one that fails (a ``__str__`` that raises, an
+integer too large for a float) shows ``?`` and leaves the others, and the frame, alone.
 
 A frame reads each value through the bar's ``Readout``:
 
@@ -40,14 +48,19 @@ import sys
 import threading
 import weakref
 
-from trainbar.runtime import environment as _env
-from trainbar.render import fmt as _format
+from typing import Any
+
+from trainbar._warnings import warn
+from trainbar.core.callables import Caller, Overrun
 from trainbar.core.history import Series
+from trainbar.render import fmt as _format
 
 _PLAIN = frozenset((float, int, str, bool))
 _NOTHING = object()
 PENDING = "…"  # a device value whose first copy has not landed yet
 _DEFERRED_DEVICES = frozenset(("xla", "lazy", "meta"))
+MAX_NAME_CHARS = 64  # a metric name or text value is cut to this before anything measures it
+MAX_TEXT_CHARS = 64
 _warned_names: set = set()
 _service_wanted = False  # a frame is waiting for device copies: the next keep() services them
 _waiting: "weakref.WeakSet" = weakref.WeakSet()  # readouts with device copies to start or finish
@@ -180,17 +193,21 @@ _FAILED = object()  # a device copy that raised
 class Readout:
     """What a bar's frames know about its metrics: the value shown, device copies, history."""
 
-    __slots__ = ("lock", "slots", "series", "bar", "__weakref__")
+    __slots__ = ("lock", "slots", "series", "bar", "off", "__weakref__")
 
-    def __init__(self, bar=None) -> None:
+    def __init__(self, bar: Any = None) -> None:
         self.lock = threading.Lock()  # the display, the training thread's service, tqdm.postfix
         self.slots: dict = {}
         self.series: dict = {}
+        self.off: set = set()  # names whose callable overran its budget: no longer called
         self.bar = weakref.ref(bar) if bar is not None else (lambda: None)
+
+    def after_fork_in_child(self) -> None:
+        self.lock = threading.Lock()
 
 
 class _Slot:
-    __slots__ = ("source", "shown", "device", "returned", "copied", "version", "read", "buffer", "landed")
+    __slots__ = ("source", "shown", "device", "returned", "copied", "version", "read", "buffer", "landed", "called")
 
     def __init__(self) -> None:
         self.source = _NOTHING  # the logged object last read
@@ -202,15 +219,79 @@ class _Slot:
         self.read = None  # the DeviceRead in flight
         self.buffer = None  # its pinned host buffer, reused
         self.landed = _NOTHING  # a copied value, waiting for the next frame
+        self.called: Any = _NOTHING  # what the callable returned at the last refresh (or its error)
 
 
-def _read_all(bar, final: bool) -> list:
-    """(name, value) for every metric of ``bar``, read as a frame reads them: never a GPU sync.
+# --- calling the callables, on the display thread -------------------------------------------
 
-    A value is the plain number or text, ``_NOTHING`` while a device copy is pending, or the
-    exception that reading it raised.
+_caller = Caller()
+
+
+def refresh(bar: Any) -> None:
+    """Call ``bar``'s callable metrics, each within the budget, and keep what they return.
+
+    The display thread calls this before a frame; nothing else calls a user's callable.
     """
     readout = bar._readout
+    for name, value in list(bar._metrics.items()):
+        if not _is_callable(value):
+            continue
+        name = str(name)
+        slot = _slot(readout, name)
+        if name in readout.off:
+            slot.called = Overrun()
+            continue
+        try:
+            slot.called = _caller.call(value)
+        except Overrun as overrun:
+            readout.off.add(name)
+            slot.called = overrun
+            warn(f"trainbar: metric {_format.sanitize(name[:MAX_NAME_CHARS])!r} is a callable that took more than "
+                 f"{_caller.budget:g}s to return; it is shown as '?' and no longer called")  # fmt: skip
+        except Exception as error:  # noqa: BLE001 - the frame shows "?" for this metric alone
+            slot.called = error
+
+
+def _is_callable(value: Any) -> bool:
+    return callable(value) and not hasattr(value, "__float__") and not isinstance(value, OnDevice)
+
+
+def _slot(readout: Readout, name: str) -> _Slot:
+    slot = readout.slots.get(name)
+    if slot is None:
+        slot = readout.slots[name] = _Slot()
+    return slot
+
+
+def settle(bar: Any) -> None:
+    """On the closing thread: read now what only a closing line reads, so the final line is
+    exact whichever thread draws it. A CUDA value's last copy is completed (the one deliberate
+    wait, once per bar); an XLA or lazy tensor is read (it runs the pending graph)."""
+    readout = bar._readout
+    if not bar._metrics:
+        return
+    torch = sys.modules.get("torch")
+    try:
+        with readout.lock:
+            for name, value in list(bar._metrics.items()):
+                name = str(name)
+                slot = readout.slots.get(name)
+                if isinstance(value, OnDevice) or (slot is not None and slot.device):
+                    if slot is not None:
+                        _advance(readout, name, slot, final=True)
+                elif torch is not None and isinstance(value, torch.Tensor) and value.device.type in _DEFERRED_DEVICES:
+                    slot = _slot(readout, name)
+                    slot.source, slot.shown = value, reduced(value).item()
+    except Exception:  # noqa: BLE001 - closing a bar must never fail; the line shows what it has
+        pass
+
+
+def _read_all(bar: Any) -> list:
+    """(name, value) for every metric of ``bar``, read as a frame reads them: never a GPU sync,
+    never a user's callable (``refresh`` did that). A value is the plain number or text,
+    ``_NOTHING`` while a device copy is pending, or the exception that reading it raised."""
+    readout = bar._readout
+    final = bar._status != "running"
     out = []
     fresh: list = []  # newly read values: history points, non-finite ones warned about
     with readout.lock:
@@ -225,50 +306,61 @@ def _read_all(bar, final: bool) -> list:
     return out
 
 
-def render(bar, final: bool = False) -> tuple:
-    """(name, text) pairs for every metric of ``bar``; a value that fails to read shows as ``?``.
-
-    ``final``: the bar's closing line, which completes device copies (on the calling thread).
-    """
+def render(bar: Any) -> tuple:
+    """(name, text) pairs for every metric of ``bar``; a value that fails to read shows as ``?``."""
     stable = getattr(type(bar), "_stable_numbers", True)
     out = []
-    for name, shown in _read_all(bar, final):
+    for name, shown in _read_all(bar):
         if isinstance(shown, Exception):
             text = "?"
+        elif shown is _NOTHING:
+            text = PENDING
         else:
-            text = PENDING if shown is _NOTHING else _format.number(shown, stable)
-        out.append((_format.sanitize(name), text))
+            try:
+                text = _format.number(shown, stable)[:MAX_TEXT_CHARS]
+            except Exception:  # noqa: BLE001 - a value whose text cannot be made shows "?"
+                text = "?"
+        out.append((_format.sanitize(name[:MAX_NAME_CHARS]), text))
     return tuple(out)
 
 
-def values(bar, final: bool = False) -> dict:
+def values(bar: Any) -> dict:
     """``{name: plain value}`` for machine-readable outputs; pending or unreadable values are None."""
     return {
-        name: None if shown is _NOTHING or isinstance(shown, Exception) else shown
-        for name, shown in _read_all(bar, final)
+        name[:MAX_NAME_CHARS]: None if shown is _NOTHING or isinstance(shown, Exception) else shown
+        for name, shown in _read_all(bar)
     }
 
 
-def series(bar) -> tuple:
+def series(bar: Any) -> tuple:
     """(name, points) for each metric with a history, for renderers (sparklines)."""
     readout = bar._readout
     with readout.lock:
         return tuple(
-            (_format.sanitize(name), tuple(s.points)) for name, s in readout.series.items() if len(s.points) > 1
+            (_format.sanitize(name[:MAX_NAME_CHARS]), tuple(s.points))
+            for name, s in readout.series.items()
+            if len(s.points) > 1
         )
 
 
-def _read(readout: Readout, name: str, value, final: bool, fresh: list):
-    slot = readout.slots.get(name)
-    if slot is None:
-        slot = readout.slots[name] = _Slot()
-    if callable(value) and not hasattr(value, "__float__") and not isinstance(value, OnDevice):
-        value = value()  # a fresh reading at every frame
+def _read(readout: Readout, name: str, value: Any, final: bool, fresh: list) -> Any:
+    slot = _slot(readout, name)
+    if _is_callable(value):
+        called = slot.called
+        if isinstance(called, Exception):
+            raise called
+        if called is _NOTHING:
+            return _NOTHING  # not called yet: the next refresh will
+        value = called
         if _is_device_tensor(value):
             slot.returned = value = OnDevice(value.detach(), None)
     if isinstance(value, OnDevice):
-        return _read_device(readout, name, slot, value, final, fresh)
+        return _read_device(readout, name, slot, value, fresh)
+    if value is slot.source and slot.shown is not _NOTHING and _is_deferred(value):
+        return slot.shown  # an XLA or lazy tensor read once already: reading it runs its graph again
     shown = value if value.__class__ in _PLAIN else plain(value, final)
+    if shown is _NOTHING:
+        return _NOTHING
     if value is not slot.source:
         slot.source = value
         fresh.append((name, shown))
@@ -276,11 +368,9 @@ def _read(readout: Readout, name: str, value, final: bool, fresh: list):
     return shown
 
 
-def _read_device(readout: Readout, name: str, slot: _Slot, value: OnDevice, final: bool, fresh: list):
+def _read_device(readout: Readout, name: str, slot: _Slot, value: OnDevice, fresh: list) -> Any:
     global _service_wanted
     slot.device = True
-    if final:
-        _advance(readout, name, slot, final=True)
     if slot.landed is not _NOTHING:
         landed, slot.landed = slot.landed, _NOTHING
         if landed is _FAILED:
@@ -294,23 +384,36 @@ def _read_device(readout: Readout, name: str, slot: _Slot, value: OnDevice, fina
     return slot.shown
 
 
+def _finite_float(value: Any) -> float | None:
+    """``value`` as a finite float, or None (huge integers and NaN included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _remember(readout: Readout, fresh: list) -> None:
     for name, value in fresh:
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        point = _finite_float(value)
+        if point is not None:
             series = readout.series.get(name)
             if series is None:
                 series = readout.series[name] = Series()
-            series.add(float(value))
+            series.add(point)
 
 
 def _warn_non_finite(fresh: list) -> None:
     for name, value in fresh:
         if isinstance(value, float) and not math.isfinite(value) and name not in _warned_names:
             _warned_names.add(name)
-            _env.warn(f"trainbar: metric {name!r} is {_format.number(value)}; shown as such (warned once per metric)")
+            warn(f"trainbar: metric {_format.sanitize(name[:MAX_NAME_CHARS])!r} is {_format.number(value)}; "
+                      "shown as such (warned once per metric)")  # fmt: skip
 
 
-def plain(value, final: bool = False):
+def plain(value: Any, final: bool = False) -> Any:
     """The plain Python value behind a logged metric (a number where there is one)."""
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(value, torch.Tensor):
@@ -350,6 +453,19 @@ def as_stream(torch, stream, tensor):
         stream_id, device_index, device_type = stream
         return torch.cuda.Stream(stream_id=stream_id, device_index=device_index, device_type=device_type)
     return stream
+
+
+def _is_deferred(value: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor) and value.device.type in _DEFERRED_DEVICES
+
+
+def after_fork_in_child() -> None:
+    """Locks and the callable worker start over: the parent's threads did not come along."""
+    global _waiting_lock, _service_wanted
+    _waiting_lock = threading.Lock()
+    _service_wanted = False
+    _caller.after_fork_in_child()
 
 
 def _is_device_tensor(value) -> bool:

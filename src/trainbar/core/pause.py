@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from trainbar.core import clock as _clock
 from trainbar.core.snapshot import RUNNING
+
+if TYPE_CHECKING:
+    from trainbar.core.bar import Bar
 
 
 class Pause:
@@ -11,23 +16,23 @@ class Pause:
 
     __slots__ = ("_bar", "_phase", "_paused")
 
-    def __init__(self, bar, phase: str) -> None:
+    def __init__(self, bar: Bar[Any], phase: str) -> None:
         self._bar = bar
         self._phase = phase
         self._paused: list = []  # (bar, the phase it showed before)
 
-    def __enter__(self) -> "Pause":
+    def __enter__(self) -> Pause:
         now = _clock.now()
-        bar = self._bar
+        bar: Bar[Any] | None = self._bar
         while bar is not None:
             if bar._status == RUNNING:
                 bar._estimator.pause(now)
                 self._paused.append((bar, bar._phase))
                 bar._phase = self._phase
-            bar = bar._parent
+            bar = bar.parent
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         now = _clock.now()
         for bar, previous in self._paused:
             bar._estimator.resume(now)

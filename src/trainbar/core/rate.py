@@ -83,6 +83,9 @@ class RateEstimator:
         self._pauses = 0  # finished pauses, for their typical length
         self._inner: tuple = (None, 0.0)  # (own n, fraction of the current child bar done)
 
+    def after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()  # a parent's thread may have held it at the fork
+
     def reset(self, start_t: float, start_n: float = 0) -> None:
         with self._lock:
             self._start(start_t, start_n)
@@ -120,8 +123,9 @@ class RateEstimator:
 
     # --- progress of nested bars ---------------------------------------------------------------
 
-    def progress(self, n: float, child=None) -> float:
-        """``n`` plus the fraction done of ``child`` (the open bar nested in this one).
+    def progress(self, n: float, child: tuple | None = None) -> float:
+        """``n`` plus the fraction done of the open bar nested in this one, given as ``child``:
+        its (progress, total).
 
         The fraction is remembered while ``n`` stays the same, so progress never goes back when
         the child closes before this bar counts its item, or when a second child (evaluation)
@@ -130,9 +134,8 @@ class RateEstimator:
         own, fraction = self._inner
         if own != n:
             fraction = 0.0
-        total = None if child is None else child._total
-        if total:
-            done = child._estimator.known_progress(child._n) / total
+        if child is not None and child[1]:
+            done = child[0] / child[1]
             fraction = max(fraction, min(max(done, 0.0), 1.0))
         self._inner = (n, fraction)
         return n + fraction
@@ -276,12 +279,19 @@ class RateEstimator:
             return max(left, 0.0)
 
 
-def observe_bars(bars, now: float) -> None:
-    """Sample every open bar, each outer bar with the progress of its innermost open child."""
+def observe_bars(pairs: list, now: float) -> None:
+    """Sample every open bar, each outer bar with the progress of its innermost open child.
+
+    ``pairs`` holds (bar, the bar it is nested in or None), in the order the bars opened.
+    """
     child_of: dict = {}
-    for bar in bars:
-        if bar._parent is not None:
-            child_of[id(bar._parent)] = bar  # the most recently opened child wins
-    for bar in bars:
+    for bar, parent in pairs:
+        if parent is not None:
+            child_of[id(parent)] = bar  # the most recently opened child wins
+    for bar, _ in pairs:
         estimator = bar._estimator
-        estimator.observe(now, estimator.progress(bar._n, child_of.get(id(bar))))
+        child = child_of.get(id(bar))
+        inner = None
+        if child is not None and child._total:
+            inner = (child._estimator.known_progress(child._n), child._total)
+        estimator.observe(now, estimator.progress(bar._n, inner))

@@ -6,97 +6,67 @@ after it is pure. Renderers can therefore be tested with hand-built snapshots.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple, Tuple, Union
+
 RUNNING = "running"
 DONE = "done"
 INTERRUPTED = "interrupted"
 
-_FIELDS = (
-    "desc",
-    "n",
-    "total",
-    "elapsed",
-    "rate",
-    "eta",
-    "unit",
-    "unit_scale",
-    "unit_divisor",
-    "metrics",
-    "status",
-    "depth",
-    "path",
-    "ascii",
-    "ncols",
-    "bar_format",
-    "desc_separator",
-    "prefix",
-    "colour",
-    "history",
-    "phase",
-    "data_share",
-    "where",
-    "waiting",
-    "stalled",
-)
+Number = Union[int, float]
+Metrics = Tuple[Tuple[str, str], ...]  # (name, text) pairs; a name of "" is a free-standing note
+History = Tuple[Tuple[str, Tuple[float, ...]], ...]  # (metric name, points, oldest first)
 
 
-class Snapshot:
-    """Immutable view of a bar at one instant. ``metrics`` is a tuple of (name, text) pairs,
-    ``history`` a tuple of (name, points) for metrics with a history, ``phase`` the name of the
-    pause in progress, ``data_share`` the share of step time spent waiting for data.
+class Snapshot(NamedTuple):
+    """Immutable view of a bar at one instant.
 
-    ``where`` is where the loop was (``data``: waiting for the next item; ``body``: in the step),
-    ``waiting`` is true until the first item arrives, and ``stalled`` is how many seconds the
-    watchdog has seen no progress for (``None`` when the bar is not stalled).
+    ``phase`` is the name of the pause in progress, ``data_share`` the share of step time spent
+    waiting for data. ``where`` is where the loop was (``data``: waiting for the next item;
+    ``body``: in the step), ``waiting`` is true until the first item arrives, ``stalled`` is how
+    many seconds the watchdog has seen no progress for (``None`` when not stalled), and
+    ``reason`` says why an interrupted bar stopped (``SIGTERM``), when trainbar knows.
     """
 
-    __slots__ = _FIELDS
+    desc: str = ""
+    n: Any = 0  # a number: int, float or a numpy/torch scalar, as the user counted
+    total: Any = None
+    elapsed: float = 0.0
+    rate: float | None = None
+    eta: float | None = None
+    unit: str = "it"
+    unit_scale: bool = False
+    unit_divisor: Number = 1000
+    metrics: Metrics = ()
+    status: str = RUNNING
+    depth: int = 0
+    path: Tuple[str, ...] = ()
+    ascii: Union[bool, str] = False
+    ncols: int | None = None
+    bar_format: str | None = None
+    desc_separator: str = ": "
+    prefix: str = ""
+    colour: str | None = None
+    history: History = ()
+    phase: str | None = None
+    data_share: float | None = None
+    where: str | None = None
+    waiting: bool = False
+    stalled: float | None = None
+    reason: str | None = None
 
-    def __init__(
-        self,
-        *,
-        desc: str = "",
-        n: float = 0,
-        total: float | None = None,
-        elapsed: float = 0.0,
-        rate: float | None = None,
-        eta: float | None = None,
-        unit: str = "it",
-        unit_scale: bool = False,
-        unit_divisor: int = 1000,
-        metrics: tuple = (),
-        status: str = RUNNING,
-        depth: int = 0,
-        path: tuple = (),
-        ascii: bool | str = False,
-        ncols: int | None = None,
-        bar_format: str | None = None,
-        desc_separator: str = ": ",
-        prefix: str = "",
-        colour: str | None = None,
-        history: tuple = (),
-        phase: str | None = None,
-        data_share: float | None = None,
-        where: str | None = None,
-        waiting: bool = False,
-        stalled: float | None = None,
-    ) -> None:
-        values = locals()
-        for name in _FIELDS:
-            object.__setattr__(self, name, values[name])
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("Snapshot is immutable")
-
-    def replace(self, **changes: object) -> "Snapshot":
-        values = {name: getattr(self, name) for name in _FIELDS}
-        values.update(changes)
-        return Snapshot(**values)  # type: ignore[arg-type]
+    def replace(self, **changes: Any) -> Snapshot:
+        return self._replace(**changes)
 
     @property
     def fraction(self) -> float | None:
         if not self.total:
             return None
-        return max(0.0, min(1.0, self.n / self.total))
+        try:
+            return max(0.0, min(1.0, float(self.n) / float(self.total)))
+        except (OverflowError, ValueError, TypeError):
+            return None
 
-    def __repr__(self) -> str:
-        return f"Snapshot(desc={self.desc!r}, n={self.n}, total={self.total}, status={self.status})"
+    @property
+    def stopped_as(self) -> str:
+        """How an interrupted bar's line ends: ``interrupted``, or ``terminated (SIGTERM)``."""
+        return f"terminated ({self.reason})" if self.reason else "interrupted"

@@ -6,7 +6,7 @@ module turns them into the share a frame shows and a one-time hint when data is 
 
 from __future__ import annotations
 
-from trainbar.runtime import environment as _env
+from trainbar._warnings import warn
 
 DATA_BOUND = 0.5  # above this share of each step spent waiting for data, the loop is data-bound
 HINT_AFTER = 5.0  # seconds of timed steps before the share is trusted enough to hint
@@ -20,7 +20,7 @@ def share(bar) -> float | None:
     if data_share is not None and data_share > DATA_BOUND and not _hinted and bar._step_time >= HINT_AFTER:
         _hinted = True
         name = f"{bar._desc!r}" if bar._desc else "a loop"
-        _env.warn(
+        warn(
             f"trainbar: {name} spends {data_share:.0%} of each step waiting for its next batch: "
             "the input pipeline is the bottleneck (more DataLoader workers, pin_memory=True, "
             "prefetching or caching the dataset may help). This hint is given once."

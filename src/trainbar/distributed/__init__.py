@@ -16,11 +16,11 @@ For other parts of trainbar (the stall watchdog) and for users:
 
 from __future__ import annotations
 
-import atexit
-import os
 import sys
 import weakref
+from typing import Any
 
+from trainbar import _settings
 from trainbar.distributed import leader as _leader
 from trainbar.distributed import info as _rank
 from trainbar.distributed.gather import RankGatherer, heartbeat_timeout
@@ -28,25 +28,26 @@ from trainbar.distributed.summary import JobView, RankState
 
 __all__ = ["JobView", "RankState", "attach", "heartbeat_timeout", "job_view", "set_phase_source"]
 
-_gatherers: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()  # id(display) -> gatherer
+_gatherers: weakref.WeakValueDictionary[int, RankGatherer] = weakref.WeakValueDictionary()  # id(runtime) -> gatherer
 _current: RankGatherer | None = None
 
 
-def attach(display) -> RankGatherer | None:
-    """Start publishing (and, on the drawing rank, gathering) for ``display``; at most once each."""
+def attach(runtime: Any) -> RankGatherer | None:
+    """Start publishing (and, on the drawing rank, gathering) for ``runtime``; at most once each.
+
+    The runtime calls the gatherer's ``finish`` at exit, which publishes a last record marked
+    ``exited``."""
     global _current
     info = _rank.rank_info()
-    if info.world_size <= 1 or not _is_rank_process() or _off():
+    if info.world_size <= 1 or not _is_rank_process() or not _settings.current().gather:
         return None
-    existing = _gatherers.get(id(display))
-    if existing is not None and existing.display is display:
+    existing = _gatherers.get(id(runtime))
+    if existing is not None and existing.runtime is runtime:
         return existing
-    gatherer = RankGatherer(display, info, threaded=display.threaded)
-    _gatherers[id(display)] = gatherer
-    display.subscribe(gatherer)
+    gatherer = RankGatherer(runtime, info, threaded=runtime.threaded)
+    _gatherers[id(runtime)] = gatherer
+    runtime.subscribe(gatherer)
     _current = gatherer
-    if display.threaded:
-        atexit.register(gatherer.finish)
     return gatherer
 
 
@@ -63,10 +64,6 @@ def set_phase_source(source) -> None:
     from trainbar.distributed import gather
 
     gather.phase_source = gather._default_phase if source is None else source
-
-
-def _off() -> bool:
-    return os.environ.get("TRAINBAR_GATHER", "").strip().lower() in ("0", "off", "false", "no")
 
 
 def _is_rank_process() -> bool:

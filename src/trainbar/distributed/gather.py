@@ -19,49 +19,57 @@ import random
 import threading
 import time
 
+from typing import TYPE_CHECKING, Any
+
+from trainbar import _settings
+from trainbar._warnings import warn
 from trainbar.core import clock as _clock
-from trainbar.runtime import display as _display
-from trainbar.runtime import environment as _env
-from trainbar.distributed import leader as _leader
 from trainbar.distributed import info as _rank
+from trainbar.distributed import leader as _leader
 from trainbar.distributed import store as _store
 from trainbar.distributed.record import EXITED, RUNNING, Level, Record, decode, encode
 from trainbar.distributed.summary import Heartbeats, JobView, build
+from trainbar.runtime.listener import Listener
+
+if TYPE_CHECKING:
+    from trainbar.core.bar import Bar
+    from trainbar.runtime.runtime import Runtime
 
 PUBLISH_INTERVAL = 1.0  # seconds between publications, and between reads on the drawing rank
 READ_SHARE = 0.02  # at most this share of one core goes to reading: large jobs read less often
 FIRST_WAIT = 0.2  # seconds before the first publication: enough for the display to sample the bars
 MEMBERS_REFRESH = 10  # reads between refreshes of a node's member list
 DEFAULT_TIMEOUT = 10.0
-NOTE = "ranks"  # our entry in Bar._notes, beside other listeners' (the stall watchdog's)
+NOTE = "ranks"  # our note on a bar's line (Node.note), beside other listeners'
 
 
 def heartbeat_timeout() -> float:
     """Seconds without a new record before a rank is reported (``TRAINBAR_HEARTBEAT_TIMEOUT``)."""
-    return _env.seconds("TRAINBAR_HEARTBEAT_TIMEOUT", DEFAULT_TIMEOUT)
+    return _settings.current().heartbeat_timeout
 
 
 def _default_phase(chain: list) -> str | None:
     # A bar's phase is the pause in progress (``with bar.pause("eval")``), the innermost one that
     # has one; the stall watchdog may publish a finer phase through set_phase_source.
     for bar in reversed(chain):
-        phase = getattr(bar, "_phase", None)
+        phase = bar.phase
         if phase is not None:
-            return phase
+            return phase  # type: ignore[no-any-return]
     return None
 
 
 phase_source = _default_phase  # chain of open bars (outermost first) -> phase text, or None
 
 
-class RankGatherer:
+class RankGatherer(Listener):
     """This rank's publisher, and on the drawing rank the reader of every rank."""
 
     interval = PUBLISH_INTERVAL
 
-    def __init__(self, display, info: _rank.RankInfo, *, connect=None, reads: bool | None = None,
-                 threaded: bool = True, timeout: float | None = None, wall=None) -> None:  # fmt: skip
-        self.display = display
+    def __init__(self, runtime: Runtime, info: _rank.RankInfo, *, connect: Any = None, reads: bool | None = None,
+                 threaded: bool = True, timeout: float | None = None, wall: Any = None) -> None:  # fmt: skip
+        self.runtime = runtime
+        self._sampling = threading.Lock()  # the ticker and our own thread both sample the bars
         self.info = info
         self.job = _rank.job_id()
         self.connect = connect if connect is not None else (lambda: _store.connect(self.job))
@@ -90,26 +98,29 @@ class RankGatherer:
             self._thread = threading.Thread(target=self._run, name="trainbar-ranks", daemon=True)
             self._thread.start()
 
-    # --- on the display's ticker, under its lock: no I/O --------------------------------------
+    # --- on the runtime's ticker: no I/O ----------------------------------------------------
 
-    def on_open(self, bar, now: float) -> None:
-        if self._closed is not None and self._closed[0] >= bar._depth:
+    def on_open(self, bar: Bar[Any] | None, now: float) -> None:
+        if bar is not None and self._closed is not None and self._closed[0] >= bar.depth:
             self._closed = None  # the new bar takes the finished one's place
 
-    def on_close(self, bar, now: float) -> None:
-        parent = bar._parent._lineage if bar._parent is not None else ()
-        self._closed = (bar._depth, _level(bar, now), parent)
+    def on_close(self, bar: Bar[Any], now: float) -> None:
+        self._closed = (bar.depth, _level(bar, now), bar.parent)
 
     def on_tick(self, now: float) -> None:
+        with self._sampling:
+            self._take_record(now)
+
+    def _take_record(self, now: float) -> None:
         chain = self._chain()
         if self.off:
             for bar in chain:
-                bar._notes.pop(NOTE, None)
-            self.display.unsubscribe(self)
+                self.runtime.note(bar, NOTE, None)
+            self.runtime.unsubscribe(self)
             return
         levels = [_level(bar, now) for bar in chain]
         closed = self._closed
-        if closed is not None and closed[0] == len(chain) and closed[2] == (chain[-1]._lineage if chain else ()):
+        if closed is not None and closed[0] == len(chain) and closed[2] is (chain[-1] if chain else None):
             levels.append(closed[1])
         innermost = levels[-1].n if levels else None
         if innermost != self._moved[0]:
@@ -123,18 +134,14 @@ class RankGatherer:
                               levels=tuple(levels), time=self.wall())  # fmt: skip
         texts = self._texts
         for depth, bar in enumerate(chain):
-            text = texts.get(depth)
-            if text:
-                bar._notes[NOTE] = text
-            else:
-                bar._notes.pop(NOTE, None)
+            self.runtime.note(bar, NOTE, texts.get(depth))
 
     def _chain(self) -> list:
-        bar = self.display.innermost()
+        bar = self.runtime.innermost()
         chain = []
         while bar is not None:
             chain.append(bar)
-            bar = bar._parent
+            bar = bar.parent
         chain.reverse()
         return chain
 
@@ -144,8 +151,10 @@ class RankGatherer:
         wait = FIRST_WAIT  # soon after the first bar: a rank that dies early is still seen once
         while not self._stop.wait(wait):
             wait = self.interval * random.uniform(0.9, 1.1)  # jitter: ranks spread their requests out
-            if _display._current is not self.display or not self.step():
-                return  # a display that was replaced (by tests) has nothing left to publish
+            from trainbar.runtime import runtime as _runtime
+
+            if _runtime.existing() is not self.runtime or not self.step():
+                return  # a runtime that was replaced (by tests) has nothing left to publish
 
     def step(self) -> bool:
         """Connect if needed, publish, and read on the drawing rank. False once gathering is off."""
@@ -174,11 +183,7 @@ class RankGatherer:
         return True
 
     def _sample(self) -> None:
-        if self.display.lock.acquire(timeout=0.5):
-            try:
-                self.on_tick(_clock.now())
-            finally:
-                self.display.lock.release()
+        self.on_tick(_clock.now())
 
     def _publish(self, record: Record | None) -> None:
         if record is None:
@@ -219,7 +224,7 @@ class RankGatherer:
         self.view = None
         self._texts = {}
         if self.reads:
-            _env.warn(
+            warn(
                 f"trainbar: reading the other ranks' progress failed ({type(error).__name__}: "
                 f"{str(error).splitlines()[0] if str(error) else ''}); gathering is off, this rank's bars go on"
             )
@@ -251,11 +256,9 @@ class RankGatherer:
         self._stop.set()
 
 
-def _level(bar, now: float) -> Level:
-    end = bar._end if bar._end is not None else now
-    n = bar._n
+def _level(bar: Bar[Any], now: float) -> Level:
     try:
-        rate = bar._estimator.rate(end, n)
+        rate = bar.rate
     except Exception:  # noqa: BLE001
         rate = None
-    return Level(n, bar._total, rate, bar._status)
+    return Level(bar.n, bar.total, rate, bar.status)

@@ -21,6 +21,9 @@ from __future__ import annotations
 import os
 import threading
 
+from trainbar import _settings
+from trainbar._warnings import warn_once
+
 from trainbar.distributed import info as _rank
 
 ZERO, NODE, ALL = "zero", "node", "all"
@@ -35,7 +38,7 @@ _deciding = threading.Lock()
 
 def policy() -> tuple:
     """(``zero``, rank) | (``node``, None) | (``all``, None), from ``TRAINBAR_RANKS``."""
-    raw = os.environ.get("TRAINBAR_RANKS", "").strip().lower()
+    raw = _settings.current().ranks
     if raw in ("", "0", "zero", "rank0"):
         return ZERO, 0
     if raw in (NODE, ALL):
@@ -43,9 +46,7 @@ def policy() -> tuple:
     try:
         return ZERO, int(raw)
     except ValueError:
-        from trainbar.runtime.environment import _warn_once
-
-        _warn_once(f"TRAINBAR_RANKS={raw!r} is not 0, a rank number, node or all; rank 0 draws")
+        warn_once(f"trainbar: TRAINBAR_RANKS={raw!r} is not 0, a rank number, node or all; rank 0 draws")
         return ZERO, 0
 
 
@@ -60,9 +61,7 @@ def draws() -> bool:
     if kind == NODE:
         return node_leader(info)
     if not -info.world_size <= chosen < info.world_size:
-        from trainbar.runtime.environment import _warn_once
-
-        _warn_once(f"TRAINBAR_RANKS={chosen} is not a rank of this job (world size {info.world_size}); rank 0 draws")
+        warn_once(f"trainbar: TRAINBAR_RANKS={chosen} is not a rank of this job (world size {info.world_size}); rank 0 draws")
         chosen = 0
     return info.rank == chosen % info.world_size
 
@@ -104,18 +103,45 @@ def _lock_name(job: str, node: str) -> str:
     import hashlib  # only a node-leader election needs it: `import trainbar` stays light
 
     digest = hashlib.sha1(f"{job}\0{node}".encode()).hexdigest()[:16]
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return f"trainbar-{uid}-{digest}.lock"
+    return f"leader-{digest}.lock"
 
 
-def _lock_dir() -> str:
-    # /dev/shm is local to the machine on every Linux; a temp dir may be on a shared filesystem,
-    # where the job and node in the name still keep nodes apart.
+def _uid() -> int:
+    return os.getuid() if hasattr(os, "getuid") else 0
+
+
+def _lock_dir() -> str | None:
+    """A directory of this user's own (mode 0700) for lock files, or None if there is none safe.
+
+    Under /dev/shm, which is local to the machine on every Linux (a temp dir may be on a shared
+    filesystem, where the job and node in the name still keep nodes apart). A path planted by
+    someone else (a symbolic link, a directory of another owner or open to others) is refused.
+    """
+    import stat
+
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
-        return "/dev/shm"
-    import tempfile
+        base = "/dev/shm"
+    else:
+        import tempfile
 
-    return tempfile.gettempdir()
+        base = tempfile.gettempdir()
+    folder = os.path.join(base, f"trainbar-{_uid()}")
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        found = os.lstat(folder)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != _uid() or found.st_mode & 0o077:
+        from trainbar._warnings import warn_once
+
+        warn_once(f"trainbar: {folder} is not a private directory of this user; the node leader is local rank 0")
+        return None
+    return folder
 
 
 def _try_lock(name: str) -> bool | None:
@@ -123,14 +149,23 @@ def _try_lock(name: str) -> bool | None:
     global _lock_fd, _lock_path
     try:
         import fcntl
+        import stat
     except ImportError:
         return None
-    path = os.path.join(_lock_dir(), name)
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
+    folder = _lock_dir()
+    if folder is None:
         return None
+    path = os.path.join(folder, name)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
+        fd = os.open(path, flags, 0o600)
+    except OSError:
+        return None  # a symbolic link planted at the path ends here (ELOOP)
+    try:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or found.st_uid != _uid():
+            os.close(fd)
+            return None
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
@@ -138,15 +173,14 @@ def _try_lock(name: str) -> bool | None:
     except OSError:
         os.close(fd)
         return None
-    _release()
+    _close_lock()
     _lock_fd, _lock_path = fd, path  # held until the process ends: the kernel releases it then
-    import atexit
+    from trainbar.runtime import lifecycle  # noqa: F401 - its exit hook removes the file
 
-    atexit.register(_remove_lock_file, fd, path)
     return True
 
 
-def _release() -> None:
+def _close_lock() -> None:
     global _lock_fd, _lock_path
     if _lock_fd is not None:
         try:
@@ -156,29 +190,29 @@ def _release() -> None:
     _lock_fd = _lock_path = None
 
 
-def _remove_lock_file(fd: int, path: str) -> None:
-    if _lock_fd == fd:
+def release() -> None:
+    """At exit or on SIGTERM: remove the lock file we hold, so the directory does not collect one
+    per job (only the holder removes it)."""
+    path = _lock_path
+    if path is not None:
         try:
-            os.unlink(path)  # only the holder removes it, so /dev/shm does not collect one per job
+            os.unlink(path)
         except OSError:
             pass
+    _close_lock()
 
 
 def forget() -> None:
     """Decide again on the next call, giving up any lock held (tests change the environment)."""
     global _leader_of, _is_leader
-    _release()
+    _close_lock()
     _leader_of, _is_leader = None, False
 
 
-def _forget_in_child() -> None:
-    # A forked child shares the parent's lock; it must not believe it leads the node too.
+def after_fork_in_child() -> None:
+    """A forked child shares the parent's lock; it must not believe it leads the node too."""
     global _lock_fd, _lock_path, _leader_of, _is_leader, in_forked_child, _deciding
     _deciding = threading.Lock()  # a thread of the parent may have held it at the fork
     _lock_fd = _lock_path = None
     _leader_of, _is_leader = None, False
     in_forked_child = True
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_in_child)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import functools
 import importlib
 
-from trainbar.runtime import environment as _env
+from trainbar._warnings import warn
 from trainbar.core.bar import Bar
-from trainbar.core.snapshot import INTERRUPTED
 
 # Validation inside a training run gets a bar that goes away when done (``leave=False``). It shows
 # only once it has run this long, so short validations add no lines to a log file and no flicker to a terminal.
@@ -74,10 +73,7 @@ class Bars:
         bar = self._open.pop(role, None)
         if bar is None:
             return
-        if interrupted:
-            bar._finish(INTERRUPTED)
-        else:
-            bar.close()
+        bar.close(interrupted=interrupted)
 
     def close_all(self, *, interrupted: bool = False) -> None:
         for role in reversed(list(self._open)):  # innermost first
@@ -89,7 +85,7 @@ class Bars:
             self.close_all(interrupted=True)
         except Exception:  # noqa: BLE001
             self._open.clear()
-        _env.warn(f"trainbar: {where} failed ({type(error).__name__}: {error}); its bars are off, training goes on")
+        warn(f"trainbar: {where} failed ({type(error).__name__}: {error}); its bars are off, training goes on")
 
 
 def advance(bar, n) -> None:

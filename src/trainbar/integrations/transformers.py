@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from trainbar.runtime import environment as _env
+from trainbar._warnings import warn
 from trainbar.render import fmt as _format
 from trainbar.integrations.common import TRANSIENT_DELAY, Bars, advance, guarded, require
 from trainbar.runtime.output import write
@@ -45,7 +45,7 @@ class TrainbarCallback(_callbacks.TrainerCallback):
     @guarded
     def on_init_end(self, args, state, control, **kwargs) -> None:
         if not self._take_over():
-            _env.warn(
+            warn(
                 "trainbar: TrainbarCallback could not find the Trainer's callback list; "
                 "call trainer.remove_callback(ProgressCallback) yourself, or two bars will show"
             )

@@ -5,6 +5,7 @@ Nothing here does I/O or reads a clock, so every function is tested on plain val
 
 from __future__ import annotations
 
+import functools
 import math
 
 _SI_PREFIXES = ("", "k", "M", "G", "T", "P", "E", "Z", "Y")
@@ -96,7 +97,9 @@ def number(value: object, stable: bool = True) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
-        return str(value)
+        if -(10**15) < value < 10**15:
+            return str(value)
+        return _big_integer(value)  # str() of a 5,000-digit integer raises, and would not fit anyway
     if isinstance(value, float):
         if math.isnan(value):
             return "nan"
@@ -109,7 +112,35 @@ def number(value: object, stable: bool = True) -> str:
             # The limit is where four significant digits would round up to a fifth one.
             return f"{value:#.4g}".rstrip(".") if stable else f"{value:.4g}"
         return f"{value:.3e}".replace("e-0", "e-").replace("e+0", "e+")
-    return sanitize(str(value))
+    return sanitize(str(value)[:MAX_TEXT])
+
+
+MAX_TEXT = 256  # a value shown as text is cut to this before it is cleaned or measured
+
+
+def _big_integer(value: int) -> str:
+    """An integer of any size as ``1.000e+400``: four significant digits, from its logarithm."""
+    exponent = math.log10(abs(value))
+    whole = math.floor(exponent)
+    mantissa = 10 ** (exponent - whole)
+    if mantissa >= 9.9995:  # rounds up to the next power of ten
+        mantissa, whole = 1.0, whole + 1
+    return f"{'-' if value < 0 else ''}{mantissa:.3f}e+{whole}"
+
+
+_HEX_COLOUR_LENGTHS = (4, 7)  # #rgb and #rrggbb
+
+
+def hex_colour(text: str) -> tuple | None:
+    """``#rrggbb`` or ``#rgb`` as (red, green, blue) from 0 to 255; None for anything else."""
+    if len(text) not in _HEX_COLOUR_LENGTHS or text[0] != "#":
+        return None
+    digits = text[1:]
+    if any(c not in "0123456789abcdefABCDEF" for c in digits):
+        return None
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    return tuple(int(digits[i : i + 2], 16) for i in (0, 2, 4))
 
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
@@ -155,6 +186,7 @@ def _control_pattern():
             r"|\x9b[0-?]*[ -/]*[@-~]?"  # 8-bit CSI
             r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # remaining C0 and C1 controls
             r"|[\u202a-\u202e\u2066-\u2069]"  # bidi overrides: they reorder what a person reads
+            r"|[\u2028\u2029]"  # line and paragraph separators: they split a log line in two
         )
     return _CONTROL_PATTERN
 
@@ -188,27 +220,40 @@ def width(text: str) -> int:
     """Columns the text takes on a terminal: CJK and most emoji take two, combining marks none."""
     if text.isascii():
         return len(text)
+    return _wide_width(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _wide_width(text: str) -> int:
+    # Cached: the same descriptions and units are measured at every frame.
     return sum(_char_width(c) for c in text)
 
 
 def truncate(text: str, columns: int, ellipsis: str = "…") -> str:
-    """Cut the text to at most ``columns`` display columns, marking the cut."""
+    """Cut the text to at most ``columns`` display columns, marking the cut.
+
+    Work is bounded by ``columns``, not by the length of the text: a description of ten
+    thousand characters costs what one of a line's width costs.
+    """
     if columns <= 0:
         return ""
-    if width(text) <= columns:
-        return text
+    if len(text) <= columns // 2:
+        return text  # at most two columns a character: it fits without measuring
     room = columns - width(ellipsis)
-    if room <= 0:
-        return ellipsis[:columns] if width(ellipsis[:columns]) <= columns else ""
-    out = []
-    used = 0
-    for char in text:
-        w = 1 if char.isascii() else _char_width(char)
-        if used + w > room:
-            break
-        out.append(char)
-        used += w
-    return "".join(out) + ellipsis
+    if text.isascii():
+        if len(text) <= columns:
+            return text
+        return text[:room] + ellipsis if room > 0 else ellipsis[:columns] if width(ellipsis[:columns]) <= columns else ""
+    used, cut = 0, None
+    for index, char in enumerate(text):
+        used += _char_width(char)
+        if cut is None and used > room:
+            cut = index
+        if used > columns:
+            if room <= 0:
+                return ellipsis[:columns] if width(ellipsis[:columns]) <= columns else ""
+            return text[:cut] + ellipsis
+    return text
 
 
 def pad(text: str, columns: int) -> str:
@@ -218,6 +263,12 @@ def pad(text: str, columns: int) -> str:
 
 
 _MESSAGE_PATTERN = None
+
+
+def sanitize_report(text: str) -> str:
+    """Clean a multi-line report for a log file: keep line breaks and tabs, drop every escape
+    sequence and control character, colours included."""
+    return "\n".join(sanitize(line.replace("\t", "    ")) for line in text.replace("\r\n", "\n").split("\n"))
 
 
 def sanitize_message(text: str) -> str:

@@ -10,42 +10,58 @@ from __future__ import annotations
 import json
 import math
 
+from typing import Any
+
 from trainbar.core.snapshot import Snapshot
 
 VERSION = 1  # bumped only when a reader of version 1 would misread a line
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def json_number(value):
+EXACT_INTEGERS = 2**53  # beyond this a reader's double loses digits; a larger integer goes as a float
+MAX_TEXT = 256  # a value written as its text is cut to this
+MAX_DEPTH = 8
+
+
+def json_number(value: Any) -> Any:
     """A count or time as JSON: ints stay ints (numpy's too), floats that JSON cannot hold by name."""
     if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, int):
-        return int(value)
-    if not isinstance(value, float):
+    if not isinstance(value, (int, float)):
         index = getattr(value, "__index__", None)
         try:
-            value = index() if index is not None else float(value)  # type: ignore[arg-type]
+            value = index() if index is not None else float(value)
         except (TypeError, ValueError, OverflowError):
             return None
-        if isinstance(value, int):
-            return value
+    if isinstance(value, int):
+        if -EXACT_INTEGERS <= value <= EXACT_INTEGERS:
+            return int(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            return "Infinity" if value > 0 else "-Infinity"
     if not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    return value
+    return float(value)
 
 
-def json_value(value):
-    """Any metric value as JSON: numbers and strings as they are, anything else as its text."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, float)):
-        return json_number(value)
-    if isinstance(value, dict):
-        return {str(k): json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_value(v) for v in value]
-    return str(value)
+def json_value(value: Any, depth: int = 0) -> Any:
+    """Any metric value as JSON: numbers and strings as they are, anything else as its text.
+    A value whose text cannot be made is written as ``null``: one bad value never costs a line."""
+    try:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            return value[:MAX_TEXT]
+        if isinstance(value, (int, float)):
+            return json_number(value)
+        if depth < MAX_DEPTH and isinstance(value, dict):
+            return {str(k)[:MAX_TEXT]: json_value(v, depth + 1) for k, v in list(value.items())[:64]}
+        if depth < MAX_DEPTH and isinstance(value, (list, tuple)):
+            return [json_value(v, depth + 1) for v in list(value)[:64]]
+        return str(value)[:MAX_TEXT]
+    except Exception:  # noqa: BLE001 - a __str__ that raises
+        return None
 
 
 def header(event: str, time: float, identity: dict) -> dict:
@@ -73,6 +89,8 @@ def bar_event(
         data=json_number(snap.data_share),
         metrics={str(name): json_value(value) for name, value in metrics.items()},
     )
+    if snap.reason:
+        out["reason"] = snap.reason
     out.update((name, json_value(value)) for name, value in extra.items())
     return out
 

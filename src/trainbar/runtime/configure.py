@@ -2,34 +2,48 @@
 
 from __future__ import annotations
 
+import math
 import os
+from typing import Any
 
-_UNSET = object()
+from trainbar import _settings
+
+_UNSET: Any = object()
 
 
-def configure(*, jsonl=_UNSET, stall=_UNSET, on_stall=_UNSET) -> None:
+def configure(*, jsonl: Any = _UNSET, stall: Any = _UNSET, on_stall: Any = _UNSET) -> None:
     """Change process-wide settings; an argument left out keeps its setting.
 
     ``jsonl``: the file to append events to, one JSON object per line (docs/events.md), or
     ``None`` to stop. ``{rank}`` in the path becomes the process's rank, for one file per rank.
     Takes effect at once, for bars already open too, and wins over ``TRAINBAR_JSONL``.
 
-    ``stall``: ``"auto"``, ``"off"`` or a fixed threshold in seconds, as ``TRAINBAR_STALL``, which
-    it wins over (``None``: back to the variable). ``on_stall``: a callable given every stall
-    report of the process (a dict), or ``None``. Both take effect at once.
+    ``stall``: ``"auto"``, ``"off"`` or a fixed threshold in seconds (at least 1), as
+    ``TRAINBAR_STALL``, which it wins over (``None``: back to the variable). ``on_stall``: a
+    callable given every stall report of the process (a dict), or ``None``. Both take effect at once.
     """
-    if stall is not _UNSET or on_stall is not _UNSET:
-        from trainbar.stall import watchdog as _watchdog
-
-        _watchdog.configure(
-            stall=_watchdog._UNSET if stall is _UNSET else stall,
-            on_stall=_watchdog._UNSET if on_stall is _UNSET else on_stall,
-        )
+    changes: dict = {}
     if jsonl is not _UNSET:
         if jsonl is not None and not isinstance(jsonl, (str, os.PathLike)):
             raise TypeError(f"jsonl must be a path or None, got {type(jsonl).__name__} {jsonl!r}")
         if jsonl is not None and not os.fspath(jsonl):
             raise ValueError("jsonl must not be empty; pass None to turn the event stream off")
-        from trainbar.events import stream as _events
+        changes["jsonl"] = None if jsonl is None else os.fspath(jsonl)
+    if stall is not _UNSET:
+        if stall is not None and stall not in ("auto", "off"):
+            if isinstance(stall, bool) or not isinstance(stall, (int, float)):
+                raise TypeError(f"stall must be 'auto', 'off', a number of seconds or None, got {stall!r}")
+            if not 0 < stall < math.inf:
+                raise ValueError(f"stall must be a positive number of seconds, got {stall!r}")
+            stall = _settings.at_least(float(stall), _settings.STALL_FLOOR, "configure(stall=...)")
+        changes["stall"] = stall
+    if on_stall is not _UNSET:
+        if on_stall is not None and not callable(on_stall):
+            raise TypeError(f"on_stall must be a callable taking the stall report, got {type(on_stall).__name__}")
+        changes["on_stall"] = on_stall
+    if not changes:
+        return
+    _settings.override(**changes)
+    from trainbar.runtime import runtime
 
-        _events.configure_jsonl(jsonl)
+    runtime.current().reconfigure()

@@ -1,69 +1,82 @@
-"""Where are we: the one place that decides how a stream is drawn to, and reads the environment.
+"""Where are we: the one place that decides how a stream is drawn to.
 
-Precedence, highest first: the call's own argument (``disable=``), then ``TRAINBAR_*`` variables
+Precedence, highest first: the call's own argument (``disable=``), then ``TRAINBAR_*`` settings
 and the rank rule (only the drawing ranks of a distributed job draw), then a Jupyter kernel's own
-output streams, then common standards (``NO_COLOR``, ``FORCE_COLOR``,
-``TERM=dumb``, ``CI``), then ``isatty()``.
+output streams, then common standards (``NO_COLOR``, ``FORCE_COLOR``, ``TERM=dumb``, ``CI``),
+then ``isatty()``.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import stat
 import sys
-import warnings
+from typing import Any
 
-MODES = ("tty", "log", "off", "notebook")
-TTY, LOG, OFF, NOTEBOOK = MODES
-DEFAULT_LOG_INTERVAL = 30.0
-_CI_VARIABLES = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD")
+from trainbar import _settings
 
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+TTY, LOG, OFF, NOTEBOOK = "tty", "log", "off", "notebook"
 
 
-def choose_mode(stream: object, disable: bool | None = None) -> str:
+def choose_mode(stream: Any, disable: bool | None = None) -> str:
     """Decide how bars on ``stream`` are drawn: ``tty``, ``log``, ``notebook`` or ``off``."""
     if disable:
         return OFF
-    if disable is None and (_flag("TRAINBAR_DISABLE") or not rank_draws()):
+    settings = _settings.current()
+    if disable is None and (settings.disable or not rank_draws()):
         return OFF
-    forced = os.environ.get("TRAINBAR_MODE", "auto").strip().lower()
-    if forced in MODES:
-        if forced == OFF and disable is False:
-            return _detect(stream)
-        return forced
-    if forced not in ("", "auto"):
-        _warn_once(f"TRAINBAR_MODE={forced!r} is not one of auto, tty, log, notebook, off; using auto")
-    return _detect(stream)
+    if settings.mode != "auto":
+        if settings.mode == OFF and disable is False:
+            return _detect(stream, settings)
+        return settings.mode
+    return _detect(stream, settings)
 
 
 def rank_draws() -> bool:
-    """Whether this process is one of the ranks that draw (``TRAINBAR_RANKS``); see ``_leader``."""
+    """Whether this process is one of the ranks that draw (``TRAINBAR_RANKS``)."""
     from trainbar.distributed.leader import draws
 
     return draws()
 
 
-def _detect(stream: object) -> str:
+def _detect(stream: Any, settings: _settings.Settings) -> str:
     # Before CI and TERM: a kernel run in CI (nbclient, papermill) still writes a notebook.
     if is_notebook_stream(stream):
         return NOTEBOOK
     if not is_terminal(stream):
         return LOG
-    if os.environ.get("TERM", "") == "dumb" or any(_flag(v) for v in _CI_VARIABLES):
+    if settings.dumb_terminal or settings.ci:
         return LOG
     return TTY
 
 
-def is_terminal(stream: object) -> bool:
+def is_terminal(stream: Any) -> bool:
     """True only for a stream that really is a terminal; any failure to tell means no."""
     isatty = getattr(stream, "isatty", None)
     if not callable(isatty):
         return False
     try:
         return bool(isatty())
-    except Exception:
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def never_blocks(stream: Any) -> bool:
+    """Whether a write to ``stream`` is done as soon as it is made, so trainbar may write it on
+    the caller's thread: memory, a Jupyter kernel's own stream (its writes are queued to the
+    kernel's I/O thread), and a regular file (the write lands in the page cache; a file system
+    that hangs holds up every write of the program, not ours alone). Anything else may wait
+    for a reader: a terminal nobody reads (Ctrl-S, a paused tmux), a full pipe, a FIFO, a socket."""
+    if isinstance(stream, (io.StringIO, io.BytesIO)):
+        return True
+    if isinstance(stream, io.TextIOWrapper) and isinstance(getattr(stream, "buffer", None), io.BytesIO):
+        return True  # text over memory, as pytest's capsys
+    if is_notebook_stream(stream):
+        return True
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except Exception:  # noqa: BLE001 - no file descriptor: an object we cannot see through
         return False
 
 
@@ -84,22 +97,22 @@ def in_notebook_kernel() -> bool:
         if any(cls.__name__ == "ZMQInteractiveShell" for cls in type(shell).__mro__):
             return True
         return "IPKernelApp" in shell.config  # kernels whose shell class has another name
-    except Exception:
+    except Exception:  # noqa: BLE001
         return False
 
 
-def is_notebook_stream(stream: object) -> bool:
+def is_notebook_stream(stream: Any) -> bool:
     """A kernel's own stdout or stderr: what is written there lands in the running cell.
     A file the user opened, even inside a notebook, is not one."""
     module = getattr(type(stream), "__module__", "") or ""
     return module.startswith("ipykernel.") and in_notebook_kernel()
 
 
-def terminal_width(stream: object, default: int = 80) -> int:
+def terminal_width(stream: Any, default: int = 80) -> int:
     """Columns of the terminal behind ``stream``, read fresh so resizes are followed."""
     try:
-        return os.get_terminal_size(stream.fileno()).columns or default  # type: ignore[attr-defined]
-    except Exception:
+        return os.get_terminal_size(stream.fileno()).columns or default
+    except Exception:  # noqa: BLE001
         pass
     try:
         return int(os.environ["COLUMNS"])
@@ -107,15 +120,16 @@ def terminal_width(stream: object, default: int = 80) -> int:
         return default
 
 
-def use_colour(stream: object) -> bool:
-    if "NO_COLOR" in os.environ:
+def use_colour(stream: Any) -> bool:
+    settings = _settings.current()
+    if settings.no_colour:
         return False
-    if _flag("FORCE_COLOR"):
+    if settings.force_colour:
         return True
-    return os.environ.get("TERM", "") != "dumb"
+    return not settings.dumb_terminal
 
 
-def supports_unicode(stream: object) -> bool:
+def supports_unicode(stream: Any) -> bool:
     """Whether block characters survive the stream's encoding (an ASCII locale gets ``#``)."""
     encoding = getattr(stream, "encoding", None)
     if not encoding:
@@ -125,41 +139,3 @@ def supports_unicode(stream: object) -> bool:
     except (UnicodeEncodeError, LookupError):
         return False
     return True
-
-
-def log_interval() -> float:
-    """Seconds between periodic log lines (``TRAINBAR_LOG_INTERVAL``, default 30)."""
-    return seconds("TRAINBAR_LOG_INTERVAL", DEFAULT_LOG_INTERVAL)
-
-
-def seconds(name: str, default: float) -> float:
-    """A positive number of seconds from the variable ``name``; ``default`` (with one warning) otherwise."""
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        _warn_once(f"{name}={raw!r} is not a positive number of seconds; using {default:g}")
-        return default
-    return value
-
-
-_warned: set = set()
-
-
-def _warn_once(message: str) -> None:
-    if message in _warned:
-        return
-    _warned.add(message)
-    warn(message)
-
-
-def warn(message: str) -> None:
-    """Emit a trainbar warning without ever raising: the output it goes to may be broken."""
-    try:
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
-    except Exception:
-        pass

@@ -20,14 +20,18 @@ when a cell ends is drawn then, while the output still belongs to that cell.
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING, Any
 
 from trainbar.core import clock as _clock
-from trainbar.runtime import display as _display
-from trainbar.runtime import environment as _env
 from trainbar.core import history as _history
-from trainbar.runtime.display import _Channel, _visible
 from trainbar.render import html as html_renderer
+from trainbar.runtime import environment as _env
+from trainbar.runtime.channels import Channel, Drawable
 from trainbar.sinks import flush
+from trainbar.sinks.writer import Output
+
+if TYPE_CHECKING:
+    from trainbar.runtime.runtime import Runtime
 
 INTERVAL = 0.25  # the ticker's cadence here: about 4 redraws a second per frame
 MIN_GAP = INTERVAL * 0.9  # between two redraws of a frame; ticks arrive with some jitter
@@ -79,25 +83,29 @@ class _Frame:
         return None
 
 
-class NotebookChannel(_Channel):
+class NotebookChannel(Channel):
+    """Bars in a Jupyter cell. Its outputs never block (the kernel queues them), so the runtime
+    calls it on the caller's thread: a bar's final state is in the cell when ``close()`` returns."""
+
     mode = _env.NOTEBOOK
     interval = INTERVAL
-    sink_type = None  # the class doing the I/O; tests put a recorder here
+    sink_type: Any = None  # the class doing the I/O; tests put a recorder here
 
-    def __init__(self, display: "_display.Display", stream) -> None:
-        super().__init__(display, stream)
+    def __init__(self, runtime: Runtime, stream: Any, output: Output) -> None:
+        super().__init__(stream, output)
+        self.runtime = runtime
         self.frames: list = []
-        self.sink = None
-        budget = _budgets.get(display)
+        self.sink: Any = None
+        budget = _budgets.get(runtime)
         if budget is None:
-            budget = _budgets[display] = _Budget()
+            budget = _budgets[runtime] = _Budget()
         self.budget = budget
 
     @property
     def empty(self) -> bool:
         return super().empty and not self.frames
 
-    def _sink(self):
+    def _sink(self) -> Any:
         if self.sink is None:
             sink_type = self.sink_type
             if sink_type is None:
@@ -106,7 +114,7 @@ class NotebookChannel(_Channel):
             self.sink.after_each_cell(_end_of_cell)
         return self.sink
 
-    def _frame_of(self, lineage: tuple):
+    def _frame_of(self, lineage: tuple) -> _Frame | None:
         for frame in self.frames:
             if frame.root_of(lineage) is not None:
                 return frame
@@ -114,39 +122,40 @@ class NotebookChannel(_Channel):
 
     # --- bars arriving and leaving ---------------------------------------------------------
 
-    def add(self, bar, now: float) -> None:
+    def add(self, bar: Drawable, now: float) -> None:  # type: ignore[override]
         super().add(bar, now)
         self._sink()
-        if self._frame_of(bar._lineage) is not None:
+        if self._frame_of(bar.lineage) is not None:
             return  # nested: drawn in its top-level bar's frame at the next tick
         # A frame not shown yet (out of budget, or its bar not visible yet) takes every new
         # top-level bar, even once all of its bars have closed: a flood of tiny bars then costs
         # one output per tick, not one each, and outputs keep the order the bars started in.
         waiting = next((f for f in self.frames if f.display_id is None), None)
-        if waiting is None and _visible(bar, now) and self.budget.take(now):
+        if waiting is None and bar.visible(now) and self.budget.take(now):
             frame = _Frame()
-            frame.roots.append(bar._lineage)
+            frame.roots.append(bar.lineage)
             self.frames.append(frame)
             self._send(frame, now)
             return
         if waiting is None:
             waiting = _Frame()
             self.frames.append(waiting)
-        waiting.roots.append(bar._lineage)
+        waiting.roots.append(bar.lineage)
         waiting.closed = False
 
-    def remove(self, bar, now: float) -> None:
+    def remove(self, bar: Drawable, now: float) -> None:  # type: ignore[override]
         super().remove(bar, now)
-        frame = self._frame_of(bar._lineage)
+        frame = self._frame_of(bar.lineage)
         if frame is None:
             return
-        if bar._leave and _visible(bar, now):
+        if bar.leave and bar.visible(now):
             snap = self._snapshot(bar, now, frame)
-            frame.finished.append((bar._lineage, snap, _history.history(bar)))
+            if snap is not None:
+                frame.finished.append((bar.lineage, snap, _history_of(bar)))
             if len(frame.finished) > 2 * MAX_ROWS:
                 frame.dropped += len(frame.finished) - MAX_ROWS - 1
                 frame.finished = frame.finished[:1] + frame.finished[-MAX_ROWS:]
-        if any(frame.root_of(other._lineage) is not None for other in self.bars()):
+        if any(frame.root_of(other.lineage) is not None for other in self.items):
             return  # bars still running here: the next tick draws the change
         frame.closed = True
         if self.budget.take(now):
@@ -160,25 +169,29 @@ class NotebookChannel(_Channel):
                 continue
             self._send(frame, now)
         if self.empty:
-            self.display._drop(self)
+            self.runtime.retire(self)
 
     def flush(self, now: float) -> None:
         """Draw every frame as it stands now, whatever the budget: the cell is ending."""
         for frame in list(self.frames):
             self._send(frame, now)
         if self.empty:
-            self.display._drop(self)
+            self.runtime.retire(self)
 
-    def _snapshot(self, bar, now: float, frame: _Frame):
-        snap = bar._snapshot(now)
-        root = frame.root_of(bar._lineage) or ()
-        return snap.replace(depth=len(bar._lineage) - len(root))
+    def _snapshot(self, bar: Drawable, now: float, frame: _Frame) -> Any:
+        snap = bar.snapshot(now)
+        if snap is None:
+            return None
+        root = frame.root_of(bar.lineage) or ()
+        return snap.replace(depth=len(bar.lineage) - len(root))
 
     def _rows(self, frame: _Frame, now: float) -> tuple:
         entries = list(frame.finished)
-        for bar in self.bars():
-            if frame.root_of(bar._lineage) is not None and _visible(bar, now):
-                entries.append((bar._lineage, self._snapshot(bar, now, frame), _history.history(bar)))
+        for bar in self.drawn():
+            if frame.root_of(bar.lineage) is not None and bar.visible(now):
+                snap = self._snapshot(bar, now, frame)
+                if snap is not None:
+                    entries.append((bar.lineage, snap, _history_of(bar)))
         entries.sort(key=lambda entry: entry[0])
         rows = [(snap, history) for _, snap, history in entries]
         hidden = frame.dropped if rows else 0
@@ -206,7 +219,7 @@ class NotebookChannel(_Channel):
         if frame.closed:
             self.frames.remove(frame)
 
-    def write_above(self, text: str, stream) -> None:
+    def write_above(self, text: str, stream: Any) -> None:
         stream.write(text)  # cell output goes below the frames on its own
         flush(stream)
 
@@ -218,15 +231,23 @@ class NotebookChannel(_Channel):
                 self._send(frame, now)
 
 
-def _end_of_cell(*_args) -> None:
+def _history_of(item: Drawable) -> dict:
+    target = getattr(item, "target", None)
+    bar = target() if callable(target) else None
+    return _history.history(bar) if bar is not None else {}
+
+
+def _end_of_cell(*_args: Any) -> None:
     """IPython's post_execute hook: draw what is pending while the cell's output still goes to it."""
     try:
-        display = _display._current
-        if display is None:
+        from trainbar.runtime import runtime as _runtime
+
+        runtime = _runtime.existing()
+        if runtime is None:
             return
-        with display.lock:
-            for channel in list(display._channels.values()):
-                if isinstance(channel, NotebookChannel):
-                    display._guard(channel, channel.flush, _clock.now())
+        runtime.flush()
+        for channel in runtime.channels():
+            if isinstance(channel, NotebookChannel):
+                runtime.run_on(channel, channel.flush, _clock.now())
     except Exception:  # noqa: BLE001 - a hook that raises would print a traceback under every cell
         pass

@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
+import codecs
+from typing import Any, Callable
 
-def flush(stream) -> None:
+
+def flush(stream: Any) -> None:
     """Flush when the stream can: an object with only ``write()`` is a valid stream too."""
     method = getattr(stream, "flush", None)
     if method is not None:
         method()
 
 
-def encoder_for(stream):
+def encoder_for(stream: Any) -> Callable[[str], str]:
     """A function that makes text fit the stream's encoding, replacing what cannot be written.
 
-    A description in Japanese must not switch the display off on an ASCII-only log.
+    A description in Japanese must not switch the display off on an ASCII-only log, and a lone
+    surrogate (a badly decoded file name) must not lose a line in a UTF-8 file: what cannot be
+    encoded becomes ``?``, on that line only.
     """
     encoding = getattr(stream, "encoding", None)
-    if not isinstance(encoding, str) or encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf16", "utf32"):
-        return _unchanged
+    if not isinstance(encoding, str):
+        encoding = "utf-8"  # a stream with only write(): it will most likely encode as UTF-8
     try:
-        "".encode(encoding)
+        codecs.lookup(encoding)
     except LookupError:
         return _unchanged
 
     def fit(text: str) -> str:
-        return text.encode(encoding, "replace").decode(encoding)
+        try:
+            text.encode(encoding)
+        except UnicodeEncodeError:
+            return text.encode(encoding, "replace").decode(encoding, "replace")
+        return text
 
     return fit
 

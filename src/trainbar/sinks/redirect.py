@@ -1,72 +1,71 @@
 """Keep other output above the live bars: ``print``, ``sys.stderr`` writes and logging handlers.
 
 While a terminal region is live, ``sys.stdout`` and ``sys.stderr`` are replaced by proxies that
-hand complete lines to the display, and logging ``StreamHandler``s that wrote to the real
-streams are pointed at the proxies. Everything is put back when the last terminal bar closes.
+hand what is written to a route: the runtime, which prints it above the live region, or in order
+with its own lines in a log. Logging ``StreamHandler``s that wrote to the real streams are
+pointed at the proxies. Everything is put back when the last bar drawn there closes.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any, Callable
 
-from trainbar.sinks import flush
+
+Route = Callable[[str, Any], None]  # (complete lines, the real stream they were written to)
 
 
 class StreamProxy:
-    """Looks like the stream it replaces; complete lines go above the bars, partial ones wait."""
+    """Looks like the stream it replaces; what is written goes to the route, in order."""
 
-    def __init__(self, original) -> None:
+    def __init__(self, original: Any, route: Route) -> None:
         self._original = original
-        self._pending = ""
+        self._route = route
 
-    def write(self, text):
+    def write(self, text: Any) -> int:
         if not isinstance(text, str):
-            return self._original.write(text)  # let the real stream raise what it would raise
-        from trainbar.runtime import display as _display
-
-        display = _display.current()
-        with display.lock:
-            self._pending += text
-            if "\n" in self._pending:
-                lines, _, self._pending = self._pending.rpartition("\n")
-                display.write(lines + "\n", self._original)
+            return self._original.write(text)  # type: ignore[no-any-return]  # let the real stream raise
+        if text:
+            self._route(text, self._original)
         return len(text)
 
-    def writelines(self, lines) -> None:
+    def writelines(self, lines: Any) -> None:
         for line in lines:
             self.write(line)
 
     def flush(self) -> None:
-        # A partial line stays pending while bars are live: printed now it would share a line
-        # with the region. It goes out with the next newline, or when the region closes.
-        flush(self._original)
+        # Never waits for what was handed on: training never waits on output. (A partial line
+        # above a live region goes out with its end, or when the region closes.)
+        pass
 
-    def drain(self) -> None:
-        if self._pending:
-            text, self._pending = self._pending, ""
-            self._original.write(text)
-            flush(self._original)
+    @property
+    def original(self) -> Any:
+        return self._original
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._original, name)
 
 
 _handlers: list = []  # (handler, the stream it had) for handlers we re-pointed
 
 
-def unwrap(stream):
+def unwrap(stream: Any) -> Any:
     while isinstance(stream, StreamProxy):
-        stream = stream._original
+        stream = stream.original
     return stream
 
 
-def install() -> None:
-    if isinstance(sys.stdout, StreamProxy) or isinstance(sys.stderr, StreamProxy):
+def installed() -> bool:
+    return isinstance(sys.stdout, StreamProxy) or isinstance(sys.stderr, StreamProxy)
+
+
+def install(route: Route) -> None:
+    if installed():
         return
     out, err = sys.stdout, sys.stderr
     if out is None or err is None:
         return
-    sys.stdout, sys.stderr = StreamProxy(out), StreamProxy(err)
+    sys.stdout, sys.stderr = StreamProxy(out, route), StreamProxy(err, route)
     logging = sys.modules.get("logging")  # never import logging ourselves: it is the user's
     if logging is None:
         return
@@ -85,16 +84,12 @@ def uninstall() -> None:
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if isinstance(stream, StreamProxy):
-            try:
-                stream.drain()
-            except Exception:
-                pass
-            setattr(sys, name, stream._original)
+            setattr(sys, name, stream.original)
     while _handlers:
         handler, original = _handlers.pop()
         if isinstance(handler.stream, StreamProxy):
             handler.setStream(original)
 
 
-def forget_in_child() -> None:
+def after_fork_in_child() -> None:
     _handlers.clear()

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from trainbar.sinks import encoder_for, flush
 
 
 class LineWriter:
     """Writes complete lines and flushes each, so a crash never leaves half a line behind."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream: Any) -> None:
         self.stream = stream
         self._fit = encoder_for(stream)
 
     def line(self, text: str) -> None:
         self.stream.write(self._fit(text + "\n"))
         flush(self.stream)
-
-    def write_above(self, text: str, stream=None) -> None:
-        target = self.stream if stream is None else stream
-        target.write(text)
-        flush(target)
-
-    def release(self) -> None:
-        pass

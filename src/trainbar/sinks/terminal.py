@@ -7,6 +7,9 @@ line ever wraps: a wrapped line would throw that count off and tear the region.
 
 from __future__ import annotations
 
+from typing import Any
+
+from trainbar._warnings import warn_once
 from trainbar.sinks import encoder_for, flush
 
 HIDE_CURSOR = "\x1b[?25l"
@@ -18,12 +21,17 @@ CLEAR_BELOW = "\x1b[J"
 class TerminalRegion:
     """Owns the last few lines of one terminal stream."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream: Any) -> None:
         self.stream = stream
         self._fit = encoder_for(stream)
         self._height = 0  # lines of the region now on screen
         self._lines: list = []
         self._cursor_hidden = False
+
+    @property
+    def lines(self) -> list[str]:
+        """The region's lines as last drawn."""
+        return list(self._lines)
 
     def _to_top(self) -> str:
         if self._height == 0:
@@ -48,7 +56,7 @@ class TerminalRegion:
         self.stream.write(self._fit(text))
         flush(self.stream)
 
-    def draw(self, lines: list) -> None:
+    def draw(self, lines: list[str]) -> None:
         """Show exactly ``lines`` in the region; nothing is written when nothing changed."""
         if lines == self._lines and self._height == len(lines):
             return
@@ -56,7 +64,7 @@ class TerminalRegion:
         self._emit(self._hide_cursor(lines) + text)
         self._lines, self._height = list(lines), len(lines)
 
-    def write_above(self, text: str, stream=None, lines: list | None = None) -> None:
+    def write_above(self, text: str, stream: Any = None, lines: list[str] | None = None) -> None:
         """Print ``text`` (ending in a newline) above the region, then redraw the region under it,
         as ``lines`` when given, else as it was."""
         if lines is not None:
@@ -72,8 +80,13 @@ class TerminalRegion:
                 # A KeyboardInterrupt can land in the other stream's write: the region must then
                 # be known gone, or the next redraw climbs into the text printed above it.
                 self._height = 0
-            stream.write(text)
-            flush(stream)
+            try:
+                stream.write(encoder_for(stream)(text))
+                flush(stream)
+            except BaseException as error:  # noqa: BLE001 - that stream's failure (even a KeyboardInterrupt
+                # raised by its write) is not this region's: the region is put back regardless
+                warn_once(f"trainbar.write: could not write to {getattr(stream, 'name', stream)!r} "
+                          f"({type(error).__name__}: {error}); messages there are lost, the bars go on")  # fmt: skip
             self._emit(region)
         self._height = len(self._lines)
 

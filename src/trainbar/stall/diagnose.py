@@ -15,7 +15,7 @@ import traceback
 from trainbar.render import fmt as _format
 from trainbar.render.plain import phase_label
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # trainbar/, not trainbar/stall/
 LIBRARY_FRAMES_SHOWN = 8
 ALL_THREADS_FRAMES = 40
 
@@ -45,9 +45,9 @@ _PUBLISHED = {"data": "data", "body": "step", "collective": "collective", "sync"
 def published_phase(chain: list) -> str | None:
     """The phase a rank publishes: a pause in progress by name, else where its innermost loop is."""
     for bar in reversed(chain):
-        if bar._phase is not None:
-            return bar._phase
-    return _PUBLISHED.get(chain[-1]._where) if chain else None
+        if bar.phase is not None:
+            return bar.phase  # type: ignore[no-any-return]
+    return _PUBLISHED.get(chain[-1].where) if chain else None
 
 
 def ranks_line() -> str | None:
@@ -233,9 +233,9 @@ def _is_loader_iterator(obj) -> bool:
 def _loader_iterators(bars: list, thread_id: int | None) -> list:
     found = []
     for bar in bars:
-        source = bar._source() if bar._source is not None else None
+        source = bar.iterator
         if source is not None and _is_loader_iterator(source):
-            found.append((bar._desc, source))
+            found.append((bar.title(), source))
     if found or thread_id is None:
         return found
     # A loop counted by hand: a DataLoader it waits on is ``self`` in the stuck thread's frames.
@@ -388,17 +388,17 @@ def stall_info(
     subject, bars: list, *, thread_id: int, seconds: float, limit: float, pace, steps: int, resolution: float = 1.0
 ) -> dict:
     """Everything known about a stall, as plain data (the event stream writes it as JSON)."""
-    phase = subject._where
+    phase = subject.where
     found = loaders(bars, thread_id)
     return {
-        "desc": subject._desc,
+        "desc": subject.title(),
         "seconds": seconds,
         "threshold": limit,
         "median_step": pace,
         "resolution": resolution,
         "steps": steps,
-        "n": subject._n,
-        "total": subject._total,
+        "n": subject.n,
+        "total": subject.total,
         "phase": phase_label(phase) or "unknown",  # in words, as docs/events.md has it
         "phase_code": phase,  # data, body, collective, sync, or None
         "thread": _thread_name(thread_id),
@@ -448,17 +448,17 @@ def stall_report(info: dict) -> str:
         lines.append(info["ranks"])
     lines.append(_memory_line(info["memory"]))
     lines += ["try: " + hint for hint in info["hints"]]
-    return head + "\n" + "".join(f"  {_format.sanitize(line)}\n" for line in lines)
+    return _format.sanitize(head) + "\n" + "".join(f"  {_format.sanitize(line)}\n" for line in lines)
 
 
 def recovery_info(subject, *, seconds: float, phase: str | None, stalled_at) -> dict:
     return {
-        "desc": subject._desc if subject is not None else "",
+        "desc": subject.title() if subject is not None else "",
         "seconds": seconds,
         "phase": phase_label(phase) or "unknown",
         "phase_code": phase,
         "stalled_at": stalled_at,
-        "n": subject._n if subject is not None else None,
+        "n": subject.n if subject is not None else None,
         "rank": rank(),
         "pid": os.getpid(),
     }
@@ -467,7 +467,8 @@ def recovery_info(subject, *, seconds: float, phase: str | None, stalled_at) -> 
 def recovery_report(info: dict) -> str:
     desc = f' "{info["desc"]}"' if info["desc"] else ""
     where = phase_label(info["phase_code"])
-    return f"trainbar:{desc} recovered after {_format.seconds(info['seconds'])}" + (f" (it was {where})" if where else "") + "\n"
+    text = f"trainbar:{desc} recovered after {_format.seconds(info['seconds'])}" + (f" (it was {where})" if where else "")
+    return _format.sanitize(text) + "\n"
 
 
 def all_threads_report(desc: str, seconds: float) -> str:

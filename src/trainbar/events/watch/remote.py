@@ -90,6 +90,24 @@ def _text(value, default: str = "") -> str:
     return _format.sanitize(value if isinstance(value, str) else str(value))
 
 
+def _fill_characters(value: object) -> bool:
+    """``ascii`` as a bar would accept it: True/False, or two or more printable single-width
+    characters (a crafted ``"c\x1bX"`` would reset the terminal)."""
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, str) and len(value) >= 2 and value.isprintable() and _format.width(value) == len(value)
+
+
+def _colour(value: object) -> bool:
+    from trainbar.core.bar import check_colour
+
+    try:
+        check_colour(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 class RemoteBar:
     """One bar of a followed file, as of its latest event."""
 
@@ -98,13 +116,10 @@ class RemoteBar:
         self.key = key
         self.top = top  # its writer opened it with no parent
         self._parent = parent
-        self._depth = parent._depth + 1 if parent is not None else 0
-        self._lineage = lineage
-        self._leave = True
-        self._delay = 0.0  # the watcher shows a delayed bar only once it is due: channels see none
-        self.delay = 0.0
-        self._start = 0.0
-        self._next_log = 0.0
+        self._depth: int = parent._depth + 1 if parent is not None else 0
+        self.lineage = lineage
+        self.leave = True
+        self.delay = 0.0  # the writer's: the watcher shows the bar only once it is due
         self.closed = False
         self.anchor = 0.0  # watcher-clock time the latest event describes
         self.stall: tuple | None = None  # (seconds stalled at anchor, anchor, info) while stalled
@@ -141,7 +156,6 @@ class RemoteBar:
         if isinstance(options, dict):
             self._take_options(options)
         self.anchor = anchor
-        self._start = anchor - fields["elapsed"]
 
     def _take_options(self, options: dict) -> None:
         def pick(name, kinds, default, valid=lambda v: True):
@@ -149,17 +163,17 @@ class RemoteBar:
             ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
             return value if ok and valid(value) else default
 
-        self._leave = pick("leave", (bool,), True)
+        self.leave = pick("leave", (bool,), True)
         self.delay = pick("delay", (int, float), 0.0, lambda v: 0 <= v < math.inf)
         bar_format = pick("bar_format", (str, type(None)), None)
         self._options = dict(
             unit_scale=pick("unit_scale", (bool,), False),
             unit_divisor=pick("unit_divisor", (int, float), 1000, lambda v: 1 <= v < math.inf),
-            ascii=pick("ascii", (bool, str), False),
+            ascii=pick("ascii", (bool, str), False, _fill_characters),
             ncols=pick("ncols", (int, type(None)), None, lambda v: v is None or v > 0),
             bar_format=None if bar_format is None or _HUGE_FORMAT.search(bar_format) else bar_format,
             desc_separator=_text(pick("desc_separator", (str,), ": ")),
-            colour=pick("colour", (str, type(None)), None),
+            colour=pick("colour", (str, type(None)), None, _colour),
         )
 
     @property
@@ -181,7 +195,10 @@ class RemoteBar:
             return self._fields["elapsed"]
         return self._fields["elapsed"] + max(0.0, now - self.anchor)
 
-    def _snapshot(self, now: float) -> Snapshot:
+    def visible(self, now: float) -> bool:
+        return True  # the watcher adds a bar to its channel once its delay has passed
+
+    def snapshot(self, now: float) -> Snapshot:
         # The channels pass their own idea of "now"; the watcher's is the one that counts.
         now = self.source.watcher.now
         path = []

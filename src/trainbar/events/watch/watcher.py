@@ -16,7 +16,9 @@ import time
 
 from trainbar.runtime import environment as _env
 from trainbar.render import fmt as _format
-from trainbar.runtime.display import LogChannel, TerminalChannel
+from trainbar import _settings
+from trainbar.runtime.channels import LogChannel, TerminalChannel
+from trainbar.sinks.writer import DirectOutput
 from trainbar.core.snapshot import RUNNING
 from trainbar.events.watch.follow import Follower
 from trainbar.events.watch.remote import BAR_EVENTS, Malformed, RemoteBar, number, parse
@@ -51,7 +53,7 @@ class Source:
         self.malformed = 0
         self.seen_top = False
         self.caught_up = False  # read once: what it had then was history, what comes now is live
-        self._sequence = itertools.count()
+        self.sequence = itertools.count()
 
     @property
     def skipped(self) -> int:
@@ -86,15 +88,19 @@ class Source:
             self.tag, self.tagged_by_rank = tag, True
 
 
+def _raise(error: Exception, stream: object = None) -> None:
+    raise error  # watch is a program of its own: its output failing ends it (see run)
+
+
 class _WatchTerminal(TerminalChannel):
     """The live region, with a status line under the bars when the watcher has news."""
 
-    def __init__(self, watcher: "Watcher", stream) -> None:
-        super().__init__(None, stream)
+    def __init__(self, watcher: Watcher, stream: object) -> None:
+        super().__init__(stream, DirectOutput(on_error=_raise))
         self.watcher = watcher
 
-    def _frame(self, now: float) -> list:
-        lines = super()._frame(now)
+    def frame(self, now: float) -> list:
+        lines = super().frame(now)
         status = self.watcher.status_line()
         if status:
             lines.append(_format.truncate(status, max(self.width - 1, 1)))
@@ -113,7 +119,11 @@ class Watcher:
         for index, path in enumerate(paths):
             self.sources.append(Source(self, str(path), index))
         self.terminal = _env.choose_mode(out, disable=False) == _env.TTY
-        self.channel = _WatchTerminal(self, out) if self.terminal else LogChannel(None, out)
+        self.channel: TerminalChannel | LogChannel
+        if self.terminal:
+            self.channel = _WatchTerminal(self, out)
+        else:
+            self.channel = LogChannel(out, DirectOutput(on_error=_raise), _settings.current().log_interval)
         self._waiting: list = []  # bars opened but not shown yet: their ``delay`` has not passed
         # The instant being drawn: an event's own time while it is applied (so a file read from
         # the start shows each bar as its writer drew it then), the clock's time otherwise.
@@ -147,9 +157,10 @@ class Watcher:
         """Leave the output as a person would want it: the last frame kept, the cursor back."""
         now = self.now = self.clock()
         if self.terminal and not output_gone:
-            lines = self.channel._frame(now)
+            assert isinstance(self.channel, TerminalChannel)
+            lines = self.channel.frame(now)
             if lines:
-                self.channel.sink.write_above("\n".join(lines) + "\n", lines=[])
+                self.channel.region.write_above("\n".join(lines) + "\n", lines=[])
             self.channel.release()
         for source in self.sources:
             source.follower.close()
@@ -189,7 +200,7 @@ class Watcher:
         if bar is None:
             parent_id = event.get("parent")
             parent = source.bars.get((key[0], parent_id)) if parent_id is not None else None
-            lineage = (parent._lineage if parent is not None else (source.index,)) + (next(source._sequence),)
+            lineage = (parent.lineage if parent is not None else (source.index,)) + (next(source.sequence),)
             bar = RemoteBar(source, key, parent, lineage, top=parent_id is None)
             bar.update(event, anchor)
             source.bars[key] = bar
@@ -236,8 +247,7 @@ class Watcher:
             text += "\n"  # the region is drawn on the next line, never after the message
         if self.several:
             text = "".join(f"[{source.tag}] {line}" for line in text.splitlines(keepends=True))
-        if self.terminal:
-            text = _format.sanitize_message(text)
+        text = _format.sanitize_message(text) if self.terminal else _format.sanitize_report(text)
         self.channel.write_above(text, self.out)
 
     def _stall_message(self, source: Source, bar, kind: str, info) -> None:
@@ -290,7 +300,7 @@ class Watcher:
             self._reported[source.path] = state
 
     def _notice(self, text: str) -> None:
-        self.channel.write_above(f"trainbar watch: {text}\n", self.out)
+        self.channel.write_above(f"trainbar watch: {_format.sanitize(text)}\n", self.out)
 
 
 def _seconds(info: dict) -> float:

@@ -1,0 +1,181 @@
+"""Every setting trainbar reads, in one place: the environment, then ``trainbar.configure()``.
+
+``current()`` returns a frozen ``Settings``. It is computed again only when one of the variables
+it reads, or a ``configure()`` value, has changed, so a bad value is warned about once and every
+caller sees the same numbers. Intervals have floors: a value below one is raised to it, with one
+warning, because ``1e-4`` would make a thread spin and write thousands of lines a second.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Callable, NamedTuple, Union
+
+from ._warnings import warn_once
+
+MODES = ("auto", "tty", "log", "notebook", "off")
+CI_VARIABLES = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD")
+_OFF_WORDS = ("0", "off", "false", "no", "none")
+
+# name: (default, floor) for every setting given in seconds
+SECONDS = {
+    "TRAINBAR_LOG_INTERVAL": (30.0, 1.0),
+    "TRAINBAR_JSONL_INTERVAL": (5.0, 1.0),
+    "TRAINBAR_STALL_GRACE": (600.0, 1.0),
+    "TRAINBAR_HEARTBEAT_TIMEOUT": (10.0, 1.0),
+}
+STALL_FLOOR = 1.0  # a fixed stall threshold below this would report every scheduler hiccup
+
+VARIABLES = (
+    "TRAINBAR_MODE", "TRAINBAR_DISABLE", "TRAINBAR_STALL", "TRAINBAR_JSONL", "TRAINBAR_RANKS",
+    "TRAINBAR_GATHER", "TRAINBAR_PURE_PYTHON", "NO_COLOR", "FORCE_COLOR", "TERM", *SECONDS, *CI_VARIABLES,
+)  # fmt: skip
+
+Stall = Union[str, float]  # "auto", "off" or a fixed threshold in seconds
+
+
+class Settings(NamedTuple):
+    """What the environment and ``trainbar.configure()`` ask for, already checked."""
+
+    mode: str  # one of MODES
+    disable: bool  # TRAINBAR_DISABLE
+    log_interval: float
+    jsonl: str | None  # the event file's path template, or None
+    jsonl_interval: float
+    stall: Stall
+    stall_grace: float
+    on_stall: Callable[[dict], object] | None
+    ranks: str  # TRAINBAR_RANKS as given (the rank rule is read in distributed.leader)
+    heartbeat_timeout: float
+    gather: bool
+    no_colour: bool
+    force_colour: bool
+    dumb_terminal: bool
+    ci: bool
+
+
+def flag(name: str) -> bool:
+    """A yes/no variable: anything but empty, 0, false, no and off means yes."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+class _Overrides:
+    """The values ``trainbar.configure()`` set; each wins over its variable."""
+
+    UNSET = object()
+
+    def __init__(self) -> None:
+        self.jsonl: object = self.UNSET
+        self.stall: object = self.UNSET
+        self.on_stall: Callable[[dict], object] | None = None
+        self.generation = 0
+
+
+_overrides = _Overrides()
+_cache: tuple[tuple, Settings] | None = None
+
+
+def current() -> Settings:
+    """The settings now (cheap: recomputed only when an input changed)."""
+    global _cache
+    key = (tuple(os.environ.get(name) for name in VARIABLES), _overrides.generation)
+    cached = _cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    settings = _read()
+    _cache = (key, settings)
+    return settings
+
+
+def override(*, jsonl: object = _Overrides.UNSET, stall: object = _Overrides.UNSET,
+             on_stall: object = _Overrides.UNSET) -> None:  # fmt: skip
+    """Record ``configure()``'s values (already validated by it); ``None`` for ``stall`` gives
+    the decision back to ``TRAINBAR_STALL``."""
+    if jsonl is not _Overrides.UNSET:
+        _overrides.jsonl = jsonl
+    if stall is not _Overrides.UNSET:
+        _overrides.stall = _Overrides.UNSET if stall is None else stall
+    if on_stall is not _Overrides.UNSET:
+        _overrides.on_stall = on_stall  # type: ignore[assignment]
+    _overrides.generation += 1
+
+
+def reset() -> None:
+    """Forget every ``configure()`` value (for tests)."""
+    global _overrides, _cache
+    _overrides = _Overrides()
+    _cache = None
+
+
+def _read() -> Settings:
+    environ = os.environ
+    mode = environ.get("TRAINBAR_MODE", "auto").strip().lower() or "auto"
+    if mode not in MODES:
+        warn_once(f"trainbar: TRAINBAR_MODE={mode!r} is not one of {', '.join(MODES)}; using auto")
+        mode = "auto"
+    if _overrides.jsonl is _Overrides.UNSET:
+        jsonl = environ.get("TRAINBAR_JSONL", "").strip() or None
+    else:
+        jsonl = _overrides.jsonl  # type: ignore[assignment]
+    stall = _stall(environ.get("TRAINBAR_STALL", "")) if _overrides.stall is _Overrides.UNSET else _overrides.stall
+    return Settings(
+        mode=mode,
+        disable=flag("TRAINBAR_DISABLE"),
+        log_interval=seconds("TRAINBAR_LOG_INTERVAL"),
+        jsonl=jsonl,
+        jsonl_interval=seconds("TRAINBAR_JSONL_INTERVAL"),
+        stall=stall,  # type: ignore[arg-type]
+        stall_grace=seconds("TRAINBAR_STALL_GRACE"),
+        on_stall=_overrides.on_stall,
+        ranks=environ.get("TRAINBAR_RANKS", "").strip().lower(),
+        heartbeat_timeout=seconds("TRAINBAR_HEARTBEAT_TIMEOUT"),
+        gather=environ.get("TRAINBAR_GATHER", "").strip().lower() not in _OFF_WORDS,
+        no_colour="NO_COLOR" in environ,
+        force_colour=flag("FORCE_COLOR"),
+        dumb_terminal=environ.get("TERM", "") == "dumb",
+        ci=any(flag(name) for name in CI_VARIABLES),
+    )
+
+
+def seconds(name: str) -> float:
+    """The variable ``name`` as seconds: its default when unset or not a positive number, and
+    never below its floor (each with one warning)."""
+    default, floor = SECONDS[name]
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    value = _positive(raw)
+    if value is None:
+        warn_once(f"trainbar: {name}={raw!r} is not a positive number of seconds; using {default:g}")
+        return default
+    return at_least(value, floor, name)
+
+
+def at_least(value: float, floor: float, name: str) -> float:
+    """``value`` raised to ``floor``, saying so once."""
+    if value < floor:
+        warn_once(f"trainbar: {name}={value:g} is below the floor of {floor:g}s; using {floor:g}s")
+        return floor
+    return value
+
+
+def _positive(raw: str) -> float | None:
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if 0 < value < math.inf else None
+
+
+def _stall(raw: str) -> Stall:
+    raw = raw.strip().lower()
+    if raw in ("", "auto"):
+        return "auto"
+    if raw in _OFF_WORDS:
+        return "off"
+    value = _positive(raw)
+    if value is None:
+        warn_once(f"trainbar: TRAINBAR_STALL={raw!r} is not a number of seconds, 'auto' or 'off'; using auto")
+        return "auto"
+    return at_least(value, STALL_FLOOR, "TRAINBAR_STALL")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import io
+import os
+import select
 from typing import Any, Callable
 
 
@@ -11,6 +14,40 @@ def flush(stream: Any) -> None:
     method = getattr(stream, "flush", None)
     if method is not None:
         method()
+
+
+def put(stream: Any, text: str) -> None:
+    """Write ``text`` to ``stream`` whole, then flush.
+
+    A text file over a file descriptor (a terminal, a pipe, a log file) is written with
+    ``os.write``, after its own buffer is flushed: a write that waits for a reader then holds none
+    of Python's locks on the stream. A writer thread stuck there can neither stall another
+    thread's print() nor make the interpreter abort at exit ("could not acquire lock ... at
+    interpreter shutdown"). Anything else gets ``write()`` and ``flush()``.
+    """
+    descriptor = _descriptor(stream)
+    if descriptor is None:
+        stream.write(text)
+        flush(stream)
+        return
+    flush(stream)  # what was written to the stream itself goes first
+    data = text.encode(getattr(stream, "encoding", None) or "utf-8", "replace")
+    while data:
+        try:
+            written = os.write(descriptor, data)
+        except BlockingIOError:  # a descriptor someone made non-blocking: wait until it takes more
+            select.select([], [descriptor], [], 1.0)
+            continue
+        data = data[written:]
+
+
+def _descriptor(stream: Any) -> int | None:
+    if not isinstance(stream, io.TextIOWrapper) or type(stream).__module__.startswith("ipykernel"):
+        return None
+    try:
+        return stream.fileno()
+    except (OSError, ValueError):  # no descriptor (memory), or closed: write() says what is wrong
+        return None
 
 
 def encoder_for(stream: Any) -> Callable[[str], str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trainbar.sinks import encoder_for, flush
+from trainbar.sinks import encoder_for, put
 
 
 class LineWriter:
@@ -15,5 +15,4 @@ class LineWriter:
         self._fit = encoder_for(stream)
 
     def line(self, text: str) -> None:
-        self.stream.write(self._fit(text + "\n"))
-        flush(self.stream)
+        put(self.stream, self._fit(text + "\n"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from trainbar._warnings import warn_once
-from trainbar.sinks import encoder_for, flush
+from trainbar.sinks import encoder_for, put
 
 HIDE_CURSOR = "\x1b[?25l"
 SHOW_CURSOR = "\x1b[?25h"
@@ -53,8 +53,7 @@ class TerminalRegion:
         return ""
 
     def _emit(self, text: str) -> None:
-        self.stream.write(self._fit(text))
-        flush(self.stream)
+        put(self.stream, self._fit(text))
 
     def draw(self, lines: list[str]) -> None:
         """Show exactly ``lines`` in the region; nothing is written when nothing changed."""
@@ -81,8 +80,7 @@ class TerminalRegion:
                 # be known gone, or the next redraw climbs into the text printed above it.
                 self._height = 0
             try:
-                stream.write(encoder_for(stream)(text))
-                flush(stream)
+                put(stream, encoder_for(stream)(text))
             except BaseException as error:  # noqa: BLE001 - that stream's failure (even a KeyboardInterrupt
                 # raised by its write) is not this region's: the region is put back regardless
                 warn_once(f"trainbar.write: could not write to {getattr(stream, 'name', stream)!r} "

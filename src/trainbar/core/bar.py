@@ -11,7 +11,7 @@ from trainbar.core import metrics as _metrics
 from trainbar.core import timing as _timing
 from trainbar.core.arguments import columns, count, length, number, text
 from trainbar.core.counter import Counter
-from trainbar.core.iterate import iterate
+from trainbar.core.iterate import iterate, settle
 from trainbar.core.rate import RateEstimator
 from trainbar.core.snapshot import DONE, INTERRUPTED, RUNNING, Snapshot
 from trainbar.render import fmt
@@ -64,7 +64,7 @@ class Bar(Counter, Generic[T]):
         "_total", "_desc", "_clean_desc", "_unit", "_unit_scale", "_unit_divisor", "_initial", "_ncols",
         "_ascii", "_colour", "_bar_format", "_desc_separator", "_delay", "_leave", "_prefix", "_iterable",
         "_metrics", "_readout", "_phase", "_start", "_end", "_status", "_reason", "_estimator",
-        "_data_wait", "_step_time", "_where", "_source", "_node", "__weakref__",
+        "_data_wait", "_step_time", "_where", "_source", "_walk", "_node", "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -110,6 +110,7 @@ class Bar(Counter, Generic[T]):
             raise TypeError(f"on_stall must be a callable taking the stall report, got {type(on_stall).__name__}")
         self._where: str | None = None  # where the loop is: "data", "body" (see iterate.py)
         self._source: weakref.ref | None = None  # the iterator being walked, for the stall report
+        self._walk: Any = None  # the iteration in progress (iterate.py), to count a chunk in flight
         self._iterable = iterable
         self._n = self._initial
         self._metrics: dict = {}
@@ -175,6 +176,7 @@ class Bar(Counter, Generic[T]):
     def _finish(self, status: str, reason: str | None = None) -> None:
         if self._status != RUNNING:
             return
+        settle(self)
         self._end = _clock.now()
         self._status = status
         self._reason = reason

@@ -55,12 +55,27 @@ _EXACT_LENGTH = frozenset(
 class _Walk:
     """What the segments learn as they go, shared between them."""
 
-    __slots__ = ("exhausted", "step", "chunk_left")
+    __slots__ = ("exhausted", "step", "chunk_left", "iterator")
 
     def __init__(self) -> None:
+        self.iterator = None
         self.exhausted = False
         self.step: float | None = None  # median seconds per item in the last timed stretch
         self.chunk_left: int | None = None  # items the iterator had when the current chunk began
+
+
+def settle(bar) -> None:
+    """Count the items of a chunk in flight into ``n`` (the item in hand did not complete).
+
+    ``n`` is otherwise updated when a chunk ends; a bar closed in the middle of one (the loop
+    abandoned, or the process told to stop) is drawn at the exact item it stopped at.
+    """
+    walk = bar._walk
+    if walk is None or walk.chunk_left is None or walk.iterator is None:
+        return
+    delivered = walk.chunk_left - operator.length_hint(walk.iterator)
+    walk.chunk_left = None
+    bar._n += max(delivered - 1, 0)
 
 
 def iterate(bar, iterable) -> "itertools.chain":
@@ -76,6 +91,8 @@ def iterate(bar, iterable) -> "itertools.chain":
 
 def _segments(bar, iterator):
     walk = _Walk()
+    walk.iterator = iterator
+    bar._walk = walk
     exact_length = type(iterator) in _EXACT_LENGTH
     try:
         limit = PROBE_ITEMS
@@ -93,10 +110,7 @@ def _segments(bar, iterator):
             else:
                 limit = RECHECK_ITEMS
     except GeneratorExit:
-        if walk.chunk_left is not None:
-            delivered = walk.chunk_left - operator.length_hint(iterator)
-            bar._n += max(delivered - 1, 0)  # the item in hand did not complete
-        bar._finish(INTERRUPTED)
+        bar._finish(INTERRUPTED)  # which settles a chunk in flight
         raise
     bar._finish(DONE)
 

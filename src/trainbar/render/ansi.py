@@ -96,7 +96,7 @@ def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour
         total = _format.count(snap.total, snap.unit_scale, snap.unit_divisor)
         head, numbers = f"{desc}{int((fraction or 0.0) * 100):3d}%", f"{n}/{total} {times}"
     metrics = metrics_text(snap)
-    status = " interrupted" if snap.status == INTERRUPTED else (" " + stall_text(snap)).rstrip()
+    status = " " + snap.stopped_as if snap.status == INTERRUPTED else (" " + stall_text(snap)).rstrip()
     paint = _RED if snap.status == INTERRUPTED else _YELLOW
     shown_status = f"{paint}{status}{_RESET}" if status and colour else status
     if snap.history and _charset(snap, unicode_ok) is UNICODE_BLOCKS:

@@ -130,7 +130,7 @@ def _row(snap: Snapshot, history: dict, sparks_left: int) -> tuple:
     if len(snap.metrics) > MAX_METRICS:
         info.append(f"… {len(snap.metrics) - MAX_METRICS} more")
     if snap.status == INTERRUPTED:
-        info.append(f'<span class="trainbar-status" style="color:{INTERRUPTED_COLOUR};font-weight:bold">interrupted</span>')
+        info.append(f'<span class="trainbar-status" style="color:{INTERRUPTED_COLOUR};font-weight:bold">{_escape(snap.stopped_as)}</span>')
     elif snap.stalled is not None:
         info.append(f'<span class="trainbar-status" style="color:{STALLED_COLOUR};font-weight:bold">{_escape(stall_text(snap))}</span>')
     cells.append(f'<div class="trainbar-info">{" ".join(info)}</div>')

@@ -77,7 +77,7 @@ def log_line(snap: Snapshot) -> str:
     if snap.status == DONE:
         parts.append("done")
     elif snap.status == INTERRUPTED:
-        parts.append("interrupted")
+        parts.append(snap.stopped_as)
     elif snap.stalled is not None:
         parts.append(stall_text(snap))
     return _format.sanitize(" ".join(parts))

@@ -21,7 +21,7 @@ from trainbar.core.snapshot import Snapshot
 from trainbar.render.ansi import terminal_line
 from trainbar.render.plain import log_line
 from trainbar.runtime import environment as _env
-from trainbar.sinks import encoder_for, flush
+from trainbar.sinks import encoder_for, put
 from trainbar.sinks.stream import LineWriter
 from trainbar.sinks.terminal import TerminalRegion
 from trainbar.sinks.writer import Output
@@ -88,8 +88,7 @@ def _lineage(item: Drawable) -> tuple[int, ...]:
 
 
 def write_text(stream: Any, text: str) -> None:
-    stream.write(text)
-    flush(stream)
+    put(stream, text)
 
 
 class TerminalChannel(Channel):

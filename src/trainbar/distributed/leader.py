@@ -110,22 +110,25 @@ def _uid() -> int:
     return os.getuid() if hasattr(os, "getuid") else 0
 
 
+def _lock_root() -> str:
+    # /dev/shm is local to the machine on every Linux; a temp dir may be on a shared filesystem,
+    # where the job and node in the name still keep nodes apart.
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        return "/dev/shm"
+    import tempfile
+
+    return tempfile.gettempdir()
+
+
 def _lock_dir() -> str | None:
     """A directory of this user's own (mode 0700) for lock files, or None if there is none safe.
 
-    Under /dev/shm, which is local to the machine on every Linux (a temp dir may be on a shared
-    filesystem, where the job and node in the name still keep nodes apart). A path planted by
-    someone else (a symbolic link, a directory of another owner or open to others) is refused.
+    A path planted by someone else (a symbolic link, a directory of another owner or open to
+    others) is refused.
     """
     import stat
 
-    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
-        base = "/dev/shm"
-    else:
-        import tempfile
-
-        base = tempfile.gettempdir()
-    folder = os.path.join(base, f"trainbar-{_uid()}")
+    folder = os.path.join(_lock_root(), f"trainbar-{_uid()}")
     try:
         os.mkdir(folder, 0o700)
     except FileExistsError:
@@ -137,8 +140,6 @@ def _lock_dir() -> str | None:
     except OSError:
         return None
     if not stat.S_ISDIR(found.st_mode) or found.st_uid != _uid() or found.st_mode & 0o077:
-        from trainbar._warnings import warn_once
-
         warn_once(f"trainbar: {folder} is not a private directory of this user; the node leader is local rank 0")
         return None
     return folder

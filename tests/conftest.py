@@ -4,6 +4,7 @@ import pytest
 
 from trainbar.runtime import runtime as _runtime
 from trainbar import _settings
+from trainbar.core import metrics as _metrics
 from trainbar.distributed import leader as _leader
 from trainbar.distributed import info as _rank
 from trainbar.testing import manual_display
@@ -31,6 +32,7 @@ def clean_environment(monkeypatch):
     _rank.forget()
     _leader.forget()
     _settings.reset()
+    _metrics.forget_overruns()
     previous = _runtime.replace(_runtime.Runtime())
     yield
     current = _runtime.replace(previous)

@@ -42,6 +42,7 @@ LOOP = textwrap.dedent(
                     pass
                 trainbar.write(f"epoch {{epoch}} step {{step}}", "w" * 1000, file=sys.stderr)
                 print("print", epoch, step, "p" * 1000)
+                print("to stderr", epoch, step, "e" * 1000, file=sys.stderr)
             steps += 1
     with open(result, "w") as f:
         f.write(f"{{steps}} {{time.monotonic() - started:.3f}}")
@@ -101,18 +102,19 @@ def test_a_terminal_nobody_reads_does_not_stop_training(tmp_path):
         os.close(master)
 
 
-@reliability("a stderr pipe nobody reads, in log mode",
+@reliability("a stderr pipe nobody reads, in log mode (the bars, trainbar.write and print(file=sys.stderr) there)",
              "the training loop runs to its end; the process exits 0")  # fmt: skip
 def test_a_pipe_nobody_reads_does_not_stop_training(tmp_path):
+    # Standard output goes to a file: a print() there blocks or not as it would without trainbar.
     result = tmp_path / "result"
-    process = subprocess.Popen([sys.executable, "-c", LOOP], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=child_environment(RESULT=str(result)))  # fmt: skip
-    try:
-        assert_loop_ran(wait_for(result, process, 60), process)
-    finally:
-        process.kill()
-        process.stdout.close()
-        process.stderr.close()
+    with open(tmp_path / "stdout", "w") as out:
+        process = subprocess.Popen([sys.executable, "-c", LOOP], stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.PIPE, env=child_environment(RESULT=str(result)))  # fmt: skip
+        try:
+            assert_loop_ran(wait_for(result, process, 60), process)
+        finally:
+            process.kill()
+            process.stderr.close()
 
 
 def fifo_reader(path, lines, stop_after):
@@ -293,3 +295,31 @@ def test_forks_while_bars_are_drawn_never_deadlock():
     assert "codes ['0']" in out, out[-2000:]
     assert out.count("wrote") == 300
     assert "bar 299" not in out  # the parent's bars are drawn on its stderr only
+
+
+SWAPS = textwrap.dedent(
+    """
+    import threading, trainbar
+    def bars():  # bars open and close on another thread: the standard streams are swapped often
+        for _ in range(300):
+            with trainbar.bar(total=1, desc="swap") as b:
+                b.update(1)
+            trainbar.flush()
+    worker = threading.Thread(target=bars)
+    worker.start()
+    while worker.is_alive():
+        print("a", "b", "c", "d", "e", "f", "g", "h")  # each argument is a write of its own
+    worker.join()
+    print("DONE")
+    """
+)
+
+
+@reliability("print() with many arguments on one thread while bars open and close on another",
+             "no crash: a stream proxy swapped out mid-print stays alive and usable")  # fmt: skip
+def test_printing_while_the_standard_streams_are_swapped_never_crashes():
+    result = subprocess.run([sys.executable, "-c", SWAPS], capture_output=True, text=True, timeout=120,
+                            env=child_environment(TRAINBAR_MODE="tty"))  # regions: proxies come and go  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.rstrip().endswith("DONE")
+    assert all(line == "a b c d e f g h" for line in result.stdout.splitlines()[:-1])

@@ -12,11 +12,11 @@
 integrations live in their own modules and load their framework only when used.
 """
 
+from trainbar.compat.tqdm import tqdm, trange
 from trainbar.core.bar import Bar, bar
+from trainbar.distributed.info import rank_info
 from trainbar.runtime.configure import configure
 from trainbar.runtime.output import flush, log, print, write
-from trainbar.distributed.info import rank_info
-from trainbar.compat.tqdm import tqdm, trange
 
 __version__ = "0.1.0"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Callable, NamedTuple, Union
+from typing import Any, Callable, Union
 
 from ._warnings import warn_once
 
@@ -35,8 +35,15 @@ VARIABLES = (
 Stall = Union[str, float]  # "auto", "off" or a fixed threshold in seconds
 
 
-class Settings(NamedTuple):
-    """What the environment and ``trainbar.configure()`` ask for, already checked."""
+class Settings:
+    """What the environment and ``trainbar.configure()`` ask for, already checked. Frozen."""
+
+    # A plain class rather than a NamedTuple: this module is loaded by `import trainbar`, and
+    # building a NamedTuple class costs as much as the rest of the module.
+    __slots__ = (
+        "mode", "disable", "log_interval", "jsonl", "jsonl_interval", "stall", "stall_grace", "on_stall", "ranks",
+        "heartbeat_timeout", "gather", "no_colour", "force_colour", "dumb_terminal", "ci",
+    )  # fmt: skip
 
     mode: str  # one of MODES
     disable: bool  # TRAINBAR_DISABLE
@@ -53,6 +60,16 @@ class Settings(NamedTuple):
     force_colour: bool
     dumb_terminal: bool
     ci: bool
+
+    def __init__(self, **values: Any) -> None:
+        for name in self.__slots__:
+            object.__setattr__(self, name, values[name])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Settings are read-only: set a variable or call trainbar.configure()")
+
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 def flag(name: str) -> bool:
@@ -125,7 +142,7 @@ def _read() -> Settings:
         log_interval=seconds("TRAINBAR_LOG_INTERVAL"),
         jsonl=jsonl,
         jsonl_interval=seconds("TRAINBAR_JSONL_INTERVAL"),
-        stall=stall,  # type: ignore[arg-type]
+        stall=stall,
         stall_grace=seconds("TRAINBAR_STALL_GRACE"),
         on_stall=_overrides.on_stall,
         ranks=environ.get("TRAINBAR_RANKS", "").strip().lower(),

@@ -12,7 +12,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run a small, real training loop with trainbar's bars")
     demo.add_argument("--epochs", type=int, default=4, help="epochs to train (default 4)")
     demo.add_argument("--fast", action="store_true", help="no simulated data-loading delay")
-    demo.add_argument("--stall", action="store_true", help="plant a hang in the data loader and watch the watchdog report it")
+    demo.add_argument(
+        "--stall", action="store_true", help="plant a hang in the data loader and watch the watchdog report it"
+    )
     backend = demo.add_mutually_exclusive_group()
     backend.add_argument("--torch", dest="use_torch", action="store_true", default=None, help="require PyTorch")
     backend.add_argument("--no-torch", dest="use_torch", action="store_false", help="use the pure-Python model")
@@ -28,7 +30,9 @@ def _positive(text: str) -> float:
 
 
 def _add_watch(commands) -> None:
-    watch = commands.add_parser("watch", help="draw the bars of other processes from their event files (TRAINBAR_JSONL)")
+    watch = commands.add_parser(
+        "watch", help="draw the bars of other processes from their event files (TRAINBAR_JSONL)"
+    )
     watch.add_argument("files", nargs="+", metavar="FILE", help="event files to follow, one per rank")
     watch.add_argument("--exit-when-done", action="store_true", help="stop once every top-level bar has closed")
     watch.add_argument("--stale-after", type=_positive, default=60.0, metavar="SECONDS",

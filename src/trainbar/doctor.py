@@ -88,7 +88,9 @@ class Report:
         else:
             counts = [f"{errors} error{'s' * (errors != 1)}"] if errors else []
             counts += [f"{warnings} warning{'s' * (warnings != 1)}"] if warnings else []
-            head = f"trainbar doctor: {len(self.problems)} problem{'s' * (len(self.problems) != 1)} ({', '.join(counts)})"
+            head = (
+                f"trainbar doctor: {len(self.problems)} problem{'s' * (len(self.problems) != 1)} ({', '.join(counts)})"
+            )
         lines = [head] + [f"  {problem}" for problem in self.problems]
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
@@ -196,15 +198,15 @@ def _first_batches(report: Report, loader, count: int, timeout: float) -> list:
     for index in range(count):
         result: dict = {}
 
-        def fetch() -> None:
+        def fetch(result: dict = result) -> None:  # bound now: each try has its own result
             try:
                 if "iterator" not in state:
                     state["iterator"] = iter(loader)
                 result["batch"] = next(state["iterator"])
             except StopIteration:
                 result["end"] = True
-            except BaseException as error:  # noqa: BLE001 - reported, not raised
-                result["error"] = error
+            except BaseException as failure:  # noqa: BLE001 - reported, not raised
+                result["error"] = failure
 
         # A daemon thread: a loader that never yields cannot be interrupted, only left behind.
         worker = threading.Thread(target=fetch, name="trainbar-doctor-loader", daemon=True)
@@ -235,7 +237,9 @@ def _first_batches(report: Report, loader, count: int, timeout: float) -> list:
                 )
             return batches
         batches.append(result["batch"])
-    report.notes.append(f"first batch{'es' * (count > 1)} in {time.perf_counter() - started:.2f}s, batch size {_batch_size(batches[0])}")
+    report.notes.append(
+        f"first batch{'es' * (count > 1)} in {time.perf_counter() - started:.2f}s, batch size {_batch_size(batches[0])}"
+    )
     return batches
 
 
@@ -384,7 +388,8 @@ def _run_steps(torch, report: Report, model, optimizer, batches: list, steps: in
             if loss.numel() != 1:
                 report._add(
                     "loss-not-scalar",
-                    f"the loss has shape {tuple(loss.shape)}; backward() needs one number: reduce it with .mean() or .sum()",
+                    f"the loss has shape {tuple(loss.shape)}; backward() needs one number: "
+                    "reduce it with .mean() or .sum()",
                 )
                 return
             value = float(loss.detach())
@@ -415,14 +420,23 @@ def _run_steps(torch, report: Report, model, optimizer, batches: list, steps: in
             return
     unchanged = [name for name, p in named if torch.equal(p.detach().to("cpu"), before[name])]
     if named and len(unchanged) == len(named):
-        cause = " (the learning rate is 0)" if "lr-zero" in report else " (the gradients are all zero)" if "grads-zero" in report else ""
+        cause = (
+            " (the learning rate is 0)"
+            if "lr-zero" in report
+            else " (the gradients are all zero)"
+            if "grads-zero" in report
+            else ""
+        )
         report._add(
             "params-unchanged",
-            f"{steps} optimizer step{'s' * (steps > 1)} left every parameter unchanged{cause}: check that the optimizer "
+            f"{steps} optimizer step{'s' * (steps > 1)} left every parameter unchanged{cause}: "
+            "check that the optimizer "
             "was built from this model's parameters (not a copy made before .to(device) or a re-created model)",
         )
     shown = ", ".join(f"{v:.4g}" for v in losses)
-    report.notes.append(f"{steps} training step{'s' * (steps > 1)} in {time.perf_counter() - started:.2f}s, loss {shown}")
+    report.notes.append(
+        f"{steps} training step{'s' * (steps > 1)} in {time.perf_counter() - started:.2f}s, loss {shown}"
+    )
 
 
 def _check_grads(torch, report: Report, named: list) -> bool:

@@ -1,10 +1,10 @@
 """Helpers for testing code that uses trainbar, and for trainbar's own tests.
 
-    from trainbar.testing import FakeClock, manual_display
+from trainbar.testing import FakeClock, manual_display
 
-    with manual_display() as (clock, display):
-        b = trainbar.bar(total=10, file=stream)
-        clock.advance(1.0); b.update(5); display.tick()
+with manual_display() as (clock, display):
+    b = trainbar.bar(total=10, file=stream)
+    clock.advance(1.0); b.update(5); display.tick()
 """
 
 from __future__ import annotations

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import threading
-
 import warnings
 
 from trainbar.core import clock as _clock
 from trainbar.core import metrics as _metrics
-from trainbar.core.arguments import count, length, number
+from trainbar.core.arguments import length
 from trainbar.core.bar import Bar, check_colour
 from trainbar.core.snapshot import RUNNING, Snapshot
 from trainbar.render import fmt as _format
-from trainbar.render.ansi import terminal_line
 from trainbar.runtime.output import write as _write
 
 
-class tqdm(Bar):  # noqa: N801 - the name is the point
+class tqdm(Bar):
     """tqdm's constructor and methods, drawn by trainbar."""
 
     monitor_interval = 0  # tqdm's class attribute; we have no monitor thread to configure
@@ -114,7 +112,7 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
 
     @n.setter
     def n(self, value) -> None:
-        self._n = count("n", value)
+        self.set(value)
 
     @property
     def total(self):
@@ -122,8 +120,7 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
 
     @total.setter
     def total(self, value) -> None:
-        value = number("total", value, minimum=0, allow_none=True)
-        self._total = None if value is not None and value == float("inf") else value
+        self._set_total(value)
 
     @property
     def iterable(self):
@@ -135,7 +132,7 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
 
     @leave.setter
     def leave(self, value) -> None:
-        self._leave = bool(value)
+        self._set_leave(value)
 
     @property
     def postfix(self):
@@ -148,7 +145,7 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         # tqdm keeps the very object (README: postfix=["Batch", dict(value=0)]) and scripts then
         # mutate it in place, so it is kept by reference and read when drawn.
         self._raw_postfix = value
-        self._metrics = {} if _blank(value) else {"": _AsText(value)}
+        self._replace_metrics({} if _blank(value) else {"": _AsText(value)})
 
     def _postfix_items(self) -> tuple:
         return _metrics.render(self)
@@ -184,20 +181,17 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
 
     def reset(self, total=None) -> None:
         """Start over at 0 (as tqdm does, whatever ``initial`` was), optionally with a new total."""
-        self._n = 0
         if total is not None:
             self.total = total
-        self._start = _clock.now()
-        self._estimator.reset(self._start, 0)
-        self._data_wait = self._step_time = 0.0
+        self._restart()
 
     def set_description(self, desc=None, refresh=True) -> None:
         self.desc = desc
-        self._desc_separator = ": "
+        self._set_separator(": ")
 
     def set_description_str(self, desc=None, refresh=True) -> None:
         self.desc = desc
-        self._desc_separator = " " if desc else ""
+        self._set_separator(" " if desc else "")
 
     def set_postfix(self, ordered_dict=None, refresh=True, **kwargs) -> None:
         """Replace the metrics shown after the bar (values are read when drawn, not now)."""
@@ -205,21 +199,19 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         for key in sorted(kwargs):  # tqdm sorts keyword arguments
             metrics[key] = kwargs[key]
         self._raw_postfix = None
-        kept: dict = {}
-        _metrics.keep(kept, metrics)  # tensors detached, nothing read
-        self._metrics = kept
+        self._replace_metrics(metrics)  # tensors detached, nothing read
 
     def set_postfix_str(self, s="", refresh=True) -> None:
         self._raw_postfix = None
-        self._metrics = {"": str(s)} if s else {}
+        self._replace_metrics({"": str(s)} if s else {})
 
     def moveto(self, n) -> None:
         """Accepted for compatibility."""
 
-    def close(self) -> None:
+    def close(self, *, interrupted: bool = False, reason: str | None = None) -> None:
         if self._status == RUNNING:
             self.last_print_n = self._n
-        super().close()
+        super().close(interrupted=interrupted, reason=reason)
 
     def __len__(self) -> int:
         if self._iterable is None:
@@ -229,7 +221,7 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
         if hasattr(self._iterable, "shape"):
             return self._iterable.shape[0]
         if hasattr(self._iterable, "__len__"):
-            return len(self._iterable)
+            return len(self._iterable)  # type: ignore[arg-type]  # it has one: checked just above
         if hasattr(self._iterable, "__length_hint__"):
             return self._iterable.__length_hint__()
         if self._total is None:
@@ -324,6 +316,8 @@ class tqdm(Bar):  # noqa: N801 - the name is the point
             prefix = prefix[:-2]  # a desc from tqdm's own set_description carries its colon already
         if bar_format and postfix is not None and not isinstance(postfix, str):
             bar_format = _bind_postfix(bar_format, postfix)
+        from trainbar.render.ansi import terminal_line
+
         scale = _numeric_scale(unit_scale)
         snap = Snapshot(
             desc=_format.sanitize(prefix), n=n, total=total, elapsed=elapsed, rate=rate, eta=eta,

@@ -8,7 +8,7 @@ piece of arithmetic (rates, fractions, JSON) is plain.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 COUNT_LIMIT = 2**63  # counts are exact integers below this (as the compiled counter's fast path)
 
@@ -23,11 +23,13 @@ def _described(value: object) -> str:
     return f"{type(value).__name__} {text[:80]}"
 
 
-def number(name: str, value: Any, *, minimum: float | None = None, allow_none: bool = False) -> Optional[Any]:
+def number(name: str, value: Any, *, minimum: float | None = None, allow_none: bool = False) -> Any:
     """``value`` as an ``int`` (integers, numpy integers) or a ``float`` (anything else real)."""
     if value is None and allow_none:
         return None
-    if isinstance(value, (str, bytes, bool, complex)) or not (hasattr(value, "__float__") or hasattr(value, "__index__")):
+    if isinstance(value, (str, bytes, bool, complex)) or not (
+        hasattr(value, "__float__") or hasattr(value, "__index__")
+    ):
         raise TypeError(f"{name} must be a number, got {_described(value)}")
     index = getattr(type(value), "__index__", None)
     try:
@@ -49,14 +51,14 @@ def count(name: str, value: Any) -> int | float:
     result = number(name, value)
     if isinstance(result, float) and math.isinf(result):
         raise ValueError(f"{name} must be finite, got {value!r}")
-    return result  # type: ignore[return-value]
+    return result
 
 
 def columns(value: Any) -> int:
     result = number("ncols", value, minimum=1)
     if isinstance(result, float) and math.isinf(result):
         raise ValueError(f"ncols must be a finite number of columns, got {value!r}")
-    return int(result)  # type: ignore[arg-type]
+    return int(result)
 
 
 def text(name: str, value: Any, *, allow_none: bool = True) -> str | None:

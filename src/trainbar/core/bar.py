@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Iterator, TypeVar, overload
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar, overload
 
 from trainbar.core import clock as _clock
 from trainbar.core import metrics as _metrics
@@ -50,7 +51,9 @@ def check_colour(value: object) -> str | None:
     lowered = value.lower()
     if lowered in _COLOUR_NAMES or fmt.hex_colour(lowered) is not None:
         return lowered
-    raise ValueError(f"colour must be one of {', '.join(sorted(_COLOUR_NAMES))} or a hex colour such as '#00ff00', got {value!r}")
+    raise ValueError(
+        f"colour must be one of {', '.join(sorted(_COLOUR_NAMES))} or a hex colour such as '#00ff00', got {value!r}"
+    )
 
 
 class Bar(Counter, Generic[T]):
@@ -98,7 +101,7 @@ class Bar(Counter, Generic[T]):
         self._unit_divisor = number("unit_divisor", unit_divisor, minimum=1)
         self._initial = count("initial", initial)
         self._ncols = None if ncols is None else columns(ncols)
-        self._delay = float(number("delay", delay, minimum=0))  # type: ignore[arg-type]
+        self._delay = float(number("delay", delay, minimum=0))
         self._leave = True if leave is None else bool(leave)
         self._ascii = _check_ascii(ascii)
         self._colour = check_colour(colour)
@@ -162,6 +165,31 @@ class Bar(Counter, Generic[T]):
         if self._iterable is None:
             raise TypeError("this bar wraps no iterable; pass one to trainbar.bar() or count with update()")
         return iterate(self, self._iterable)
+
+    # --- for subclasses (the tqdm drop-in): changes a bar's owner makes, never another module
+
+    def _set_total(self, total: Any) -> None:
+        total = number("total", total, minimum=0, allow_none=True)
+        self._total = None if total is not None and total == float("inf") else total
+
+    def _set_leave(self, leave: object) -> None:
+        self._leave = bool(leave)
+
+    def _set_separator(self, separator: str) -> None:
+        self._desc_separator = separator
+
+    def _replace_metrics(self, metrics: dict) -> None:
+        """Show exactly these metrics from now on (kept by reference, read when drawn)."""
+        kept: dict = {}
+        _metrics.keep(kept, metrics)
+        self._metrics = kept
+
+    def _restart(self) -> None:
+        """Count from 0 again, the clock and the rate with it."""
+        self._n = 0
+        self._start = _clock.now()
+        self._estimator.reset(self._start, 0)
+        self._data_wait = self._step_time = 0.0
 
     # --- lifetime --------------------------------------------------------------------------
 
@@ -356,7 +384,9 @@ class Bar(Counter, Generic[T]):
             unit_divisor=self._unit_divisor,
             metrics=_metrics.render(self) + node.notes(),
             history=_metrics.series(self),
-            phase=None if self._phase is None or self._status != RUNNING else fmt.sanitize(self._phase[:MAX_DESC_CHARS]),
+            phase=None
+            if self._phase is None or self._status != RUNNING
+            else fmt.sanitize(self._phase[:MAX_DESC_CHARS]),
             data_share=_timing.share(self),
             status=self._status,
             depth=node.depth,
@@ -407,4 +437,3 @@ def bar(
     stalls; see the README's "When training stalls").
     """
     return Bar(iterable, total=total, desc=desc, unit=unit, leave=leave, disable=disable, file=file, **options)
-

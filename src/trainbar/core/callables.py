@@ -9,11 +9,11 @@ call gets a fresh one, so the other bars and metrics keep being drawn.
 
 from __future__ import annotations
 
-import queue
 import threading
 from typing import Any, Callable
 
 BUDGET = 0.1  # seconds: a metric is a quick read; anything slower would hold up every frame
+MAX_STUCK = 8  # workers left behind in callables that never returned; past this, nothing is called
 
 
 class Overrun(Exception):
@@ -32,7 +32,10 @@ class _Call:
 
 class _Worker:
     def __init__(self) -> None:
+        import queue  # here, not at the top: most programs log no callable, and `import trainbar` stays light
+
         self.calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
+        self._empty = queue.Empty
         self.abandoned = False
         self.thread = threading.Thread(target=self._run, name="trainbar-metrics", daemon=True)
         self.thread.start()
@@ -41,7 +44,7 @@ class _Worker:
         while not self.abandoned:
             try:
                 call = self.calls.get(timeout=5.0)
-            except queue.Empty:
+            except self._empty:
                 self.abandoned = True  # idle: the next call starts a new worker
                 return
             try:
@@ -56,23 +59,25 @@ class Caller:
 
     def __init__(self, budget: float = BUDGET) -> None:
         self.budget = budget
+        self.stuck = 0  # workers abandoned in a call that overran
         self._worker: _Worker | None = None
-        self._lock = threading.Lock()
+        self._calling = threading.Lock()  # one call at a time: each gets the whole budget
 
     def call(self, function: Callable[[], Any]) -> Any:
         """``function()``'s value; its exception re-raised; ``Overrun`` when it is too slow."""
-        with self._lock:
+        with self._calling:
+            if self.stuck >= MAX_STUCK:
+                raise Overrun("too many metric callables never returned: no more are called")
             worker = self._worker
             if worker is None or worker.abandoned or not worker.thread.is_alive():
                 worker = self._worker = _Worker()
-        call = _Call(function)
-        worker.calls.put(call)
-        if not call.done.wait(self.budget):
-            worker.abandoned = True  # it is stuck in this call: nothing else is queued behind it
-            with self._lock:
-                if self._worker is worker:
-                    self._worker = None
-            raise Overrun(f"did not return within {self.budget:g}s")
+            call = _Call(function)
+            worker.calls.put(call)
+            if not call.done.wait(self.budget):
+                worker.abandoned = True  # it is stuck in this call: nothing else is queued behind it
+                self._worker = None
+                self.stuck += 1
+                raise Overrun(f"did not return within {self.budget:g}s")
         if isinstance(call.error, Exception):
             raise call.error
         if call.error is not None:  # SystemExit and friends belong to the thread that raised them
@@ -81,4 +86,16 @@ class Caller:
 
     def after_fork_in_child(self) -> None:
         self._worker = None  # the worker thread did not survive the fork
-        self._lock = threading.Lock()
+        self.stuck = 0
+        self._calling = threading.Lock()
+
+
+_caller: Caller | None = None
+
+
+def caller() -> Caller:
+    """The process's one caller of metric callables."""
+    global _caller
+    if _caller is None:
+        _caller = Caller()
+    return _caller

@@ -42,7 +42,7 @@ def _compiled_base() -> type | None:
         from trainbar.core._speedups import Counter as compiled
     except ImportError:  # built without a compiler, or on an interpreter it does not support
         return None
-    return compiled  # type: ignore[no-any-return]
+    return compiled
 
 
 if TYPE_CHECKING:

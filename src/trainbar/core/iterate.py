@@ -24,6 +24,7 @@ import itertools
 import operator
 import weakref
 from collections import deque
+from typing import Any
 
 from trainbar.core import clock as _clock
 from trainbar.core.snapshot import DONE, INTERRUPTED
@@ -42,13 +43,12 @@ class _SeqLike:
 
 # Iterators whose length_hint is the exact number of items left. Only these can be handed to
 # islice, because n is then recovered from the hint; any other hint may be an estimate.
-_EXACT_LENGTH = frozenset(
-    type(iterator)
-    for iterator in (
+_EXACT_LENGTH: frozenset[type] = frozenset(
+    map(type, (
         iter([]), iter(()), iter(range(0)), iter(range(1 << 70)), iter({}), iter({}.values()),
         iter({}.items()), iter(set()), iter(frozenset()), iter(""), iter("é"), iter(b""),
         iter(bytearray()), reversed([]), reversed(range(0)), iter(_SeqLike()),
-    )
+    ))
 )  # fmt: skip
 
 
@@ -58,7 +58,7 @@ class _Walk:
     __slots__ = ("exhausted", "step", "chunk_left", "iterator")
 
     def __init__(self) -> None:
-        self.iterator = None
+        self.iterator: Any = None
         self.exhausted = False
         self.step: float | None = None  # median seconds per item in the last timed stretch
         self.chunk_left: int | None = None  # items the iterator had when the current chunk began
@@ -78,7 +78,7 @@ def settle(bar) -> None:
     bar._n += max(delivered - 1, 0)
 
 
-def iterate(bar, iterable) -> "itertools.chain":
+def iterate(bar, iterable) -> itertools.chain:
     iterator = iter(iterable)
     try:
         # Weak: a strong reference would keep a DataLoader iterator, and its worker processes,

@@ -6,7 +6,8 @@ zero-argument callables. Nothing here imports torch or numpy: a tensor is recogn
 
 Callables are user code: ``refresh`` calls them on the display thread before each frame,
 through a worker with a time budget (``callables.py``), and frames show the value it returned.
-One that overruns or raises shows ``?``; one that overruns is not called again (one warning).
+One that overruns or raises shows ``?``; a name whose callable overran is not called again, in
+any bar of the process (one warning).
 No other thread ever calls them, and no lock is held while one runs.
 
 Every value is read and formatted on its own: one that fails (a ``__str__`` that raises, an
@@ -47,11 +48,10 @@ import math
 import sys
 import threading
 import weakref
-
 from typing import Any
 
 from trainbar._warnings import warn
-from trainbar.core.callables import Caller, Overrun
+from trainbar.core.callables import Overrun, caller
 from trainbar.core.history import Series
 from trainbar.render import fmt as _format
 
@@ -63,7 +63,7 @@ MAX_NAME_CHARS = 64  # a metric name or text value is cut to this before anythin
 MAX_TEXT_CHARS = 64
 _warned_names: set = set()
 _service_wanted = False  # a frame is waiting for device copies: the next keep() services them
-_waiting: "weakref.WeakSet" = weakref.WeakSet()  # readouts with device copies to start or finish
+_waiting: weakref.WeakSet = weakref.WeakSet()  # readouts with device copies to start or finish
 _waiting_lock = threading.Lock()  # a WeakSet changed while another thread walks it raises
 
 
@@ -147,7 +147,7 @@ def service() -> None:
         pass
 
 
-def _advance(readout: "Readout", name: str, slot: "_Slot", final: bool) -> bool:
+def _advance(readout: Readout, name: str, slot: _Slot, final: bool) -> bool:
     """Land the copy in flight if it is done (waiting for it when ``final``), then start a copy
     of the latest value if it has not been copied. True while a copy is in flight."""
     try:
@@ -173,7 +173,7 @@ def _advance(readout: "Readout", name: str, slot: "_Slot", final: bool) -> bool:
     return slot.read is not None
 
 
-def _latest(readout: "Readout", name: str, slot: "_Slot"):
+def _latest(readout: Readout, name: str, slot: _Slot):
     """The newest device value for ``name``: as logged now, or as a callable last returned it."""
     bar = readout.bar()
     value = None if bar is None else bar._metrics.get(name)
@@ -193,13 +193,12 @@ _FAILED = object()  # a device copy that raised
 class Readout:
     """What a bar's frames know about its metrics: the value shown, device copies, history."""
 
-    __slots__ = ("lock", "slots", "series", "bar", "off", "__weakref__")
+    __slots__ = ("lock", "slots", "series", "bar", "__weakref__")
 
     def __init__(self, bar: Any = None) -> None:
         self.lock = threading.Lock()  # the display, the training thread's service, tqdm.postfix
         self.slots: dict = {}
         self.series: dict = {}
-        self.off: set = set()  # names whose callable overran its budget: no longer called
         self.bar = weakref.ref(bar) if bar is not None else (lambda: None)
 
     def after_fork_in_child(self) -> None:
@@ -213,18 +212,18 @@ class _Slot:
         self.source = _NOTHING  # the logged object last read
         self.shown = _NOTHING
         self.device = False  # a CUDA value: copied by the training thread, never read here
-        self.returned = None  # the CUDA value a callable last returned
-        self.copied = None  # the device value last copied, and its version counter then
-        self.version = None
-        self.read = None  # the DeviceRead in flight
-        self.buffer = None  # its pinned host buffer, reused
+        self.returned: OnDevice | None = None  # the CUDA value a callable last returned
+        self.copied: OnDevice | None = None  # the device value last copied, and its version counter then
+        self.version: Any = None
+        self.read: DeviceRead | None = None  # the DeviceRead in flight
+        self.buffer: Any = None  # its pinned host buffer, reused
         self.landed = _NOTHING  # a copied value, waiting for the next frame
         self.called: Any = _NOTHING  # what the callable returned at the last refresh (or its error)
 
 
 # --- calling the callables, on the display thread -------------------------------------------
 
-_caller = Caller()
+_overran: set[str] = set()  # names of callable metrics that overran their budget: never called again
 
 
 def refresh(bar: Any) -> None:
@@ -238,18 +237,25 @@ def refresh(bar: Any) -> None:
             continue
         name = str(name)
         slot = _slot(readout, name)
-        if name in readout.off:
+        if name in _overran:
             slot.called = Overrun()
             continue
         try:
-            slot.called = _caller.call(value)
+            slot.called = caller().call(value)
         except Overrun as overrun:
-            readout.off.add(name)
+            # By name, for the whole process: a loop logs a new lambda every step, and each
+            # bar of each epoch would otherwise leave one more thread stuck in it.
+            _overran.add(name)
             slot.called = overrun
             warn(f"trainbar: metric {_format.sanitize(name[:MAX_NAME_CHARS])!r} is a callable that took more than "
-                 f"{_caller.budget:g}s to return; it is shown as '?' and no longer called")  # fmt: skip
+                 f"{caller().budget:g}s to return; it is shown as '?' and no longer called")  # fmt: skip
         except Exception as error:  # noqa: BLE001 - the frame shows "?" for this metric alone
             slot.called = error
+
+
+def forget_overruns() -> None:
+    """Call every callable metric again, those that overran included (for tests)."""
+    _overran.clear()
 
 
 def _is_callable(value: Any) -> bool:
@@ -465,7 +471,7 @@ def after_fork_in_child() -> None:
     global _waiting_lock, _service_wanted
     _waiting_lock = threading.Lock()
     _service_wanted = False
-    _caller.after_fork_in_child()
+    caller().after_fork_in_child()
 
 
 def _is_device_tensor(value) -> bool:

@@ -160,11 +160,12 @@ class RateEstimator:
             return
         self._last_p = p
         running = self._running(t)
-        if self._first is None:
+        moved = self._moved
+        if self._first is None or moved is None:
             self._first = self._moved = (running, p)
             return
-        seconds = running - self._moved[0]
-        items = p - self._moved[1]
+        seconds = running - moved[0]
+        items = p - moved[1]
         self._moved = (running, p)
         if seconds <= 0:
             if self._intervals:  # moved twice at one instant: the same interval

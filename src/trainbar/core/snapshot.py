@@ -6,15 +6,15 @@ after it is pure. Renderers can therefore be tested with hand-built snapshots.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Tuple, Union
+from typing import Any, NamedTuple, Union
 
 RUNNING = "running"
 DONE = "done"
 INTERRUPTED = "interrupted"
 
 Number = Union[int, float]
-Metrics = Tuple[Tuple[str, str], ...]  # (name, text) pairs; a name of "" is a free-standing note
-History = Tuple[Tuple[str, Tuple[float, ...]], ...]  # (metric name, points, oldest first)
+Metrics = tuple[tuple[str, str], ...]  # (name, text) pairs; a name of "" is a free-standing note
+History = tuple[tuple[str, tuple[float, ...]], ...]  # (metric name, points, oldest first)
 
 
 class Snapshot(NamedTuple):
@@ -39,8 +39,8 @@ class Snapshot(NamedTuple):
     metrics: Metrics = ()
     status: str = RUNNING
     depth: int = 0
-    path: Tuple[str, ...] = ()
-    ascii: Union[bool, str] = False
+    path: tuple[str, ...] = ()
+    ascii: bool | str = False
     ncols: int | None = None
     bar_format: str | None = None
     desc_separator: str = ": "

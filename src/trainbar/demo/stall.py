@@ -31,8 +31,10 @@ def _loader(hang: float):
 
 def run(hang: float = 3.5) -> None:
     os.environ.setdefault("TRAINBAR_STALL", "1")
-    tb.write(f"trainbar demo --stall: batch {HANG_AT} hangs for {hang:g}s; the watchdog reports it after "
-             f"{os.environ['TRAINBAR_STALL']}s without progress (TRAINBAR_STALL), then its recovery")
+    tb.write(
+        f"trainbar demo --stall: batch {HANG_AT} hangs for {hang:g}s; the watchdog reports it after "
+        f"{os.environ['TRAINBAR_STALL']}s without progress (TRAINBAR_STALL), then its recovery"
+    )
     for step in tb.bar(_loader(hang), total=STEPS, desc="train", unit="step"):
         time.sleep(0.03)
         tb.log(loss=1.0 / (1 + step))

@@ -119,7 +119,9 @@ def run(epochs: int = 4, batch_size: int = 32, io_delay: float = 0.004, use_torc
     step = 0
     val_loss = float("nan")
     for epoch in tb.bar(range(epochs), desc="epoch", unit="epoch"):
-        for batch in tb.bar(_batches(train_rows, batch_size, io_delay), total=steps_per_epoch, desc="train", unit="step"):
+        for batch in tb.bar(
+            _batches(train_rows, batch_size, io_delay), total=steps_per_epoch, desc="train", unit="step"
+        ):
             lr = _cosine_lr(step, total_steps)
             loss = model.train_step(batch, lr)
             tb.log(loss=loss, lr=lr)

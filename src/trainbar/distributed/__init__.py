@@ -18,18 +18,34 @@ from __future__ import annotations
 
 import sys
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainbar import _settings
-from trainbar.distributed import leader as _leader
 from trainbar.distributed import info as _rank
-from trainbar.distributed.gather import RankGatherer, heartbeat_timeout
-from trainbar.distributed.summary import JobView, RankState
+from trainbar.distributed import leader as _leader
+
+if TYPE_CHECKING:
+    from trainbar.distributed.gather import RankGatherer
+    from trainbar.distributed.summary import JobView, RankState
 
 __all__ = ["JobView", "RankState", "attach", "heartbeat_timeout", "job_view", "set_phase_source"]
 
 _gatherers: weakref.WeakValueDictionary[int, RankGatherer] = weakref.WeakValueDictionary()  # id(runtime) -> gatherer
 _current: RankGatherer | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # Every process reads its rank (info, leader); only a distributed job needs the rest, which
+    # `import trainbar` must not pay for.
+    if name in ("JobView", "RankState"):
+        from trainbar.distributed import summary
+
+        return getattr(summary, name)
+    if name == "heartbeat_timeout":
+        from trainbar.distributed import gather
+
+        return gather.heartbeat_timeout
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def attach(runtime: Any) -> RankGatherer | None:
@@ -44,6 +60,8 @@ def attach(runtime: Any) -> RankGatherer | None:
     existing = _gatherers.get(id(runtime))
     if existing is not None and existing.runtime is runtime:
         return existing
+    from trainbar.distributed.gather import RankGatherer
+
     gatherer = RankGatherer(runtime, info, threaded=runtime.threaded)
     _gatherers[id(runtime)] = gatherer
     runtime.subscribe(gatherer)

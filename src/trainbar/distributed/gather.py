@@ -1,8 +1,8 @@
 """Publishing this rank's progress to the store, and reading every rank's on the drawing rank.
 
-``RankGatherer`` is a display listener with a thread of its own:
+``RankGatherer`` is a runtime listener with a thread of its own:
 
-* on the display's ticker (under the display lock, no I/O) it takes this rank's record from its
+* on the runtime's ticker (no I/O, no runtime lock held) it takes this rank's record from its
   bars, and puts the latest job summary on the bars that the drawing rank shows;
 * on its own thread, about once a second, it makes every store request: one ``set`` of this
   rank's record, and on the drawing rank one ``multi_get`` of every rank's.
@@ -18,7 +18,6 @@ import os
 import random
 import threading
 import time
-
 from typing import TYPE_CHECKING, Any
 
 from trainbar import _settings
@@ -54,7 +53,7 @@ def _default_phase(chain: list) -> str | None:
     for bar in reversed(chain):
         phase = bar.phase
         if phase is not None:
-            return phase  # type: ignore[no-any-return]
+            return phase
     return None
 
 
@@ -86,7 +85,7 @@ class RankGatherer(Listener):
         self._closed: tuple | None = None  # (depth, Level, parent lineage) of the last bar closed
         self._moved = (None, _clock.now())  # (innermost n, when it last changed)
         self._heartbeats = Heartbeats(_clock.now())
-        self._store = None
+        self._store: Any = None  # our client of the job's store (a torch.distributed.Store)
         self._seq = 0
         self._seeded: set = set()
         self._members: tuple = ()

@@ -45,7 +45,7 @@ class RankInfo(tuple):
     def distributed(self) -> bool:
         return self.world_size > 1
 
-    def _replace(self, **changes) -> "RankInfo":
+    def _replace(self, **changes) -> RankInfo:
         return RankInfo(*(changes.pop(name, value) for name, value in zip(self._fields, self)))
 
     def _asdict(self) -> dict:
@@ -75,12 +75,14 @@ _FAMILIES = (
 
 
 # Every variable read here, so tests can start from an environment with none of them.
-VARIABLES = tuple(
-    name for family in _FAMILIES for name in (family[1:5] + family[5]) if name is not None
-) + ("TORCHELASTIC_RUN_ID", "TORCHELASTIC_RESTART_COUNT", "SLURM_STEP_ID", "SLURM_STEPID", "SLURM_JOB_NAME",
-     "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS", "SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE", "SLURM_JOB_ID",
-     "PMIX_NAMESPACE", "OMPI_MCA_orte_hnp_uri", "LSB_JOBID", "MASTER_ADDR", "MASTER_PORT",
-     "TORCHELASTIC_USE_AGENT_STORE")  # fmt: skip
+_LAUNCHER_NAMES = tuple(name for family in _FAMILIES for name in (*family[1:5], *family[5]) if name is not None)
+_JOB_NAMES = (
+    "TORCHELASTIC_RUN_ID", "TORCHELASTIC_RESTART_COUNT", "SLURM_STEP_ID", "SLURM_STEPID", "SLURM_JOB_NAME",
+    "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS", "SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE", "SLURM_JOB_ID",
+    "PMIX_NAMESPACE", "OMPI_MCA_orte_hnp_uri", "LSB_JOBID", "MASTER_ADDR", "MASTER_PORT",
+    "TORCHELASTIC_USE_AGENT_STORE",
+)  # fmt: skip
+VARIABLES = (*_LAUNCHER_NAMES, *_JOB_NAMES)
 
 
 def _int(environ, name: str | None, minimum: int = 0) -> int | None:
@@ -159,7 +161,7 @@ def _from_torch(found: RankInfo) -> RankInfo | None:
         if not (dist.is_available() and dist.is_initialized()):
             return None
         rank, world = int(dist.get_rank()), int(dist.get_world_size())
-    except Exception:
+    except Exception:  # noqa: BLE001 - a broken process group is no reason to fail a bar
         return None
     if found.launcher is not None and (found.rank, found.world_size) == (rank, world):
         return found
@@ -218,7 +220,7 @@ def hostname() -> str:
 
     try:
         return socket.gethostname() or "localhost"
-    except Exception:
+    except Exception:  # noqa: BLE001 - a name is all we want; any failure means we have none
         return "localhost"
 
 

@@ -23,7 +23,6 @@ import threading
 
 from trainbar import _settings
 from trainbar._warnings import warn_once
-
 from trainbar.distributed import info as _rank
 
 ZERO, NODE, ALL = "zero", "node", "all"
@@ -61,7 +60,9 @@ def draws() -> bool:
     if kind == NODE:
         return node_leader(info)
     if not -info.world_size <= chosen < info.world_size:
-        warn_once(f"trainbar: TRAINBAR_RANKS={chosen} is not a rank of this job (world size {info.world_size}); rank 0 draws")
+        warn_once(
+            f"trainbar: TRAINBAR_RANKS={chosen} is not a rank of this job (world size {info.world_size}); rank 0 draws"
+        )
         chosen = 0
     return info.rank == chosen % info.world_size
 

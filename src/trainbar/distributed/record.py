@@ -38,7 +38,8 @@ class Record:
     __slots__ = ("seq", "host", "pid", "node", "state", "phase", "idle", "levels", "time")
 
     def __init__(self, *, seq: int = 0, host: str = "", pid: int = 0, node: str = "", state: str = RUNNING,
-                 phase: str | None = None, idle: float = 0.0, levels: tuple = (), time: float = 0.0) -> None:  # fmt: skip
+                 phase: str | None = None, idle: float = 0.0, levels: tuple = (),
+                 time: float = 0.0) -> None:  # fmt: skip
         self.seq, self.host, self.pid, self.node = seq, host, pid, node
         self.state, self.phase, self.idle, self.levels = state, phase, idle, tuple(levels)
         self.time = time

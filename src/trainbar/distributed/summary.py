@@ -12,9 +12,10 @@ taken for one ahead of a rank at the start of epoch 3.
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from trainbar.render import fmt as _format
 from trainbar.distributed.record import EXITED, Record
+from trainbar.render import fmt as _format
 
 RUNNING, DONE, STOPPED, MISSING = "running", "done", "stopped", "missing"
 MAX_CARRY_SECONDS = 3.0  # a record older than this is not carried further (clocks may disagree)
@@ -171,12 +172,12 @@ def compare(ranks, depth: int, wall: float | None = None) -> LevelSummary | None
         ahead = 0.0
         if wall is not None and s.state == RUNNING and levels[depth].status == "running":
             ahead = (levels[depth].rate or 0.0) * min(max(wall - s.record.time, 0.0), MAX_CARRY_SECONDS)
-        key = tuple(levels[i].n for i in range(depth)) + (levels[depth].n + ahead,)
+        key = (*tuple(levels[i].n for i in range(depth)), levels[depth].n + ahead)
         own_totals = [levels[i].total or totals[i] for i in range(depth + 1)]
         positions[s.rank] = key
         folded[s.rank] = _fold(key, own_totals)
     use_fold = all(value is not None for value in folded.values())
-    order = folded if use_fold else positions
+    order: dict[int, Any] = folded if use_fold else positions
     ranked = sorted(order, key=lambda rank: (order[rank], rank))
     reference = order[ranked[len(ranked) // 2]]  # the upper median: the pack
     tolerance = max(DRIFT_ITEMS, DRIFT_SECONDS * pace)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+from typing import Any
 
 from trainbar._warnings import warn
 from trainbar.core.bar import Bar
@@ -58,11 +59,13 @@ class Bars:
         self.failed = False
         self._open: dict = {}
 
-    def open(self, role: str, *, total=None, desc: str, unit: str = "step", leave: bool = True, delay: float = 0.0) -> Bar:
+    def open(
+        self, role: str, *, total=None, desc: str, unit: str = "step", leave: bool = True, delay: float = 0.0
+    ) -> Bar:
         self.close(role, interrupted=True)
         if total is not None and not total < float("inf"):
             total = None  # an endless loader
-        bar = Bar(total=total, desc=desc, unit=unit, leave=leave, delay=delay, file=self.file)
+        bar: Bar[Any] = Bar(total=total, desc=desc, unit=unit, leave=leave, delay=delay, file=self.file)
         self._open[role] = bar
         return bar
 

@@ -19,7 +19,7 @@ keras = require("keras", extra="keras", what="Keras 3")
 __all__ = ["TrainbarCallback"]
 
 
-class TrainbarCallback(keras.callbacks.ProgbarLogger):
+class TrainbarCallback(keras.callbacks.ProgbarLogger):  # type: ignore[name-defined]  # a module found at run time
     """Progress bars for ``model.fit``, ``model.evaluate`` and ``model.predict``.
 
     ``file``: where the bars go (standard error by default). ``leave``: keep each epoch's
@@ -95,9 +95,7 @@ class TrainbarCallback(keras.callbacks.ProgbarLogger):
     @guarded
     def on_test_begin(self, logs=None) -> None:
         if self._in_fit:
-            self._bars.open(
-                "eval", total=self._validation_steps(), desc="validate", leave=False, delay=TRANSIENT_DELAY
-            )
+            self._bars.open("eval", total=self._validation_steps(), desc="validate", leave=False, delay=TRANSIENT_DELAY)
         else:
             self._bars.open("eval", total=self.target, desc="evaluate")
 

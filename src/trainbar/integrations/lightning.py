@@ -24,7 +24,7 @@ _pl = require("lightning.pytorch", extra="lightning", what="PyTorch Lightning 2 
 __all__ = ["TrainbarProgressBar"]
 
 
-class TrainbarProgressBar(_pl.callbacks.ProgressBar):
+class TrainbarProgressBar(_pl.callbacks.ProgressBar):  # type: ignore[name-defined]  # found at run time
     """Lightning's progress bar, drawn by trainbar.
 
     ``file``: where the bars go (standard error by default). ``leave``: keep each epoch's

@@ -14,10 +14,11 @@ ranks publish their progress for the summary of the job on its line.
 from __future__ import annotations
 
 import sys
+import types
 
 from trainbar._warnings import warn
-from trainbar.render import fmt as _format
 from trainbar.integrations.common import TRANSIENT_DELAY, Bars, advance, guarded, require
+from trainbar.render import fmt as _format
 from trainbar.runtime.output import write
 
 _callbacks = require("transformers.trainer_callback", extra="transformers", what="Hugging Face transformers")
@@ -29,7 +30,7 @@ _LINE_ONLY_SUFFIXES = ("_runtime", "_per_second", "total_flos", "_preparation_ti
 _FRAME_DEPTH = 8  # how far up the stack from a hook the Trainer's own frames may be
 
 
-class TrainbarCallback(_callbacks.TrainerCallback):
+class TrainbarCallback(_callbacks.TrainerCallback):  # type: ignore[name-defined]  # found at run time
     """The Trainer's progress display, drawn by trainbar.
 
     ``file``: where the bars and the log lines go (by default the bars go to standard error
@@ -121,14 +122,17 @@ class TrainbarCallback(_callbacks.TrainerCallback):
 def _calling_handler(callback):
     """The CallbackHandler up the stack whose list holds ``callback``, or None."""
     handler_type = getattr(_callbacks, "CallbackHandler", None)
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     for _ in range(_FRAME_DEPTH):
         if frame is None:
             return None
         candidate = frame.f_locals.get("self")
-        if handler_type is not None and isinstance(candidate, handler_type):
-            if any(cb is callback for cb in candidate.callbacks):
-                return candidate
+        if (
+            handler_type is not None
+            and isinstance(candidate, handler_type)
+            and any(cb is callback for cb in candidate.callbacks)
+        ):
+            return candidate
         frame = frame.f_back
     return None
 
@@ -143,7 +147,7 @@ def _is_progress_display(callback) -> bool:
 
 def _loop_name() -> str:
     """``evaluate`` or ``predict``: the Trainer's evaluation loop says which in its ``description``."""
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     for _ in range(_FRAME_DEPTH):
         if frame is None:
             break

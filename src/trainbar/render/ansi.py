@@ -6,8 +6,8 @@ numbers are what a person looks for, so they stay longest.
 
 from __future__ import annotations
 
-from trainbar.render import fmt as _format
 from trainbar.core.snapshot import DONE, INTERRUPTED, Snapshot
+from trainbar.render import fmt as _format
 from trainbar.render.plain import data_text, metrics_text, stall_text
 
 UNICODE_BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -141,7 +141,11 @@ def _waiting_line(snap: Snapshot, indent: str, desc: str, width: int, colour: bo
     stall = " stalled" if snap.stalled is not None else ""
     room = width - _format.width(indent + stall)
     # The elapsed time is what shows the loop is alive: the description goes first, then words.
-    for text in (f"{desc}waiting for first batch {elapsed}", f"waiting for first batch {elapsed}", f"waiting {elapsed}"):
+    for text in (
+        f"{desc}waiting for first batch {elapsed}",
+        f"waiting for first batch {elapsed}",
+        f"waiting {elapsed}",
+    ):
         if _format.width(text) <= room:
             break
     else:
@@ -201,7 +205,7 @@ def _custom_line(snap: Snapshot, width: int, unicode_ok: bool) -> str:
     fields = format_fields(snap)
     fraction = snap.fraction or 0.0
     charset = _charset(snap, unicode_ok)
-    template = "  " * snap.depth + snap.prefix + snap.bar_format
+    template = "  " * snap.depth + snap.prefix + (snap.bar_format or "")
     without_bar = template.format(**fields, bar=_Graphic(fraction, 0, charset))
     room = max(width - _format.width(without_bar), 0)
     line = template.format(**fields, bar=_Graphic(fraction, room, charset))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 _SI_PREFIXES = ("", "k", "M", "G", "T", "P", "E", "Z", "Y")
 
@@ -38,7 +39,7 @@ def seconds(value: float) -> str:
     return f"{total // 3600}h{total % 3600 // 60:02d}m"
 
 
-def si(value: float, divisor: int = 1000) -> str:
+def si(value: float, divisor: float = 1000) -> str:
     """A magnitude with an SI prefix and three significant digits: ``1.23k``, ``45.6M``."""
     if not math.isfinite(value):
         return number(value)
@@ -57,7 +58,7 @@ def si(value: float, divisor: int = 1000) -> str:
     return f"{sign}{value:.3g}Y"
 
 
-def count(n: float, unit_scale: bool = False, divisor: int = 1000) -> str:
+def count(n: float, unit_scale: bool = False, divisor: float = 1000) -> str:
     """A position or total: exact integers unless the user asked for SI scaling."""
     if unit_scale:
         return si(n, divisor)
@@ -66,7 +67,7 @@ def count(n: float, unit_scale: bool = False, divisor: int = 1000) -> str:
     return str(int(n))
 
 
-def rate(per_second: float | None, unit: str = "it", unit_scale: bool = False, divisor: int = 1000) -> str:
+def rate(per_second: float | None, unit: str = "it", unit_scale: bool = False, divisor: float = 1000) -> str:
     """Throughput as ``12.3it/s``, or ``2.31s/it`` when slower than one unit per second."""
     if per_second is None or not math.isfinite(per_second) or per_second <= 0:
         return f"?{unit}/s"
@@ -243,7 +244,9 @@ def truncate(text: str, columns: int, ellipsis: str = "…") -> str:
     if text.isascii():
         if len(text) <= columns:
             return text
-        return text[:room] + ellipsis if room > 0 else ellipsis[:columns] if width(ellipsis[:columns]) <= columns else ""
+        return (
+            text[:room] + ellipsis if room > 0 else ellipsis[:columns] if width(ellipsis[:columns]) <= columns else ""
+        )
     used, cut = 0, None
     for index, char in enumerate(text):
         used += _char_width(char)
@@ -262,7 +265,8 @@ def pad(text: str, columns: int) -> str:
     return text + " " * (columns - width(text))
 
 
-_MESSAGE_PATTERN = None
+_MESSAGE_PATTERN: Any = None
+_SGR: Any = None
 
 
 def sanitize_report(text: str) -> str:
@@ -273,13 +277,20 @@ def sanitize_report(text: str) -> str:
 
 def sanitize_message(text: str) -> str:
     """Clean a message printed above the bars: keep line breaks, tabs and colours (SGR), drop
-    everything that moves the cursor or clears the screen, which would tear the live region."""
+    everything that moves the cursor or clears the screen, which would tear the live region. A
+    message that sets a colour or a style is reset at its end: it must not paint what follows."""
     global _MESSAGE_PATTERN
     if "\x1b" not in text and "\r" not in text and (text.replace("\n", "").replace("\t", "").isprintable()):
         return text
+    global _SGR
     if _MESSAGE_PATTERN is None:
         import re
 
         _MESSAGE_PATTERN = re.compile(r"(\x1b\[[0-9;:]*m)|" + _control_pattern().pattern)
-    text = text.replace("\r\n", "\n")
-    return _MESSAGE_PATTERN.sub(lambda m: m.group(1) or "", text)
+        _SGR = re.compile(r"\x1b\[[0-9;:]*m")
+    text = _MESSAGE_PATTERN.sub(lambda m: m.group(1) or "", text.replace("\r\n", "\n"))
+    styles = _SGR.findall(text) if "\x1b[" in text else []
+    if styles and styles[-1] not in ("\x1b[0m", "\x1b[m"):
+        body = text.rstrip("\n")
+        text = body + "\x1b[0m" + text[len(body) :]
+    return text

@@ -13,8 +13,8 @@ from __future__ import annotations
 import html
 import re
 
-from trainbar.render import fmt as _format
 from trainbar.core.snapshot import DONE, INTERRUPTED, Snapshot
+from trainbar.render import fmt as _format
 from trainbar.render.ansi import terminal_line
 from trainbar.render.plain import stall_text
 
@@ -70,7 +70,8 @@ def sparkline(name: str, values: list, colour: str = RUNNING_COLOUR) -> str:
     uri = "data:image/svg+xml," + (
         svg.replace("%", "%25").replace("<", "%3C").replace(">", "%3E").replace("#", "%23").replace(" ", "%20")
     )
-    label = f"{name}: {_format.number(values[0])} → {_format.number(values[-1])} (min {_format.number(low)}, max {_format.number(high)})"
+    first, last, least, most = (_format.number(v) for v in (values[0], values[-1], low, high))
+    label = f"{name}: {first} → {last} (min {least}, max {most})"
     return (
         f'<img class="trainbar-spark" src="{_escape(uri)}" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" '
         f'alt="{_escape(label)}" title="{_escape(label)}" style="vertical-align:middle">'
@@ -103,7 +104,8 @@ def _row(snap: Snapshot, history: dict, sparks_left: int) -> tuple:
     desc = _format.truncate(snap.prefix + snap.desc, MAX_DESC)
     indent = f"padding-left:{1.2 * snap.depth:.1f}em" if snap.depth else ""
     cells = [
-        f'<div class="trainbar-desc trainbar-{status}" style="{indent}" title="{_escape(_format.truncate(snap.desc, MAX_TITLE))}">{_escape(desc)}</div>'
+        f'<div class="trainbar-desc trainbar-{status}" style="{indent}" '
+        f'title="{_escape(_format.truncate(snap.desc, MAX_TITLE))}">{_escape(desc)}</div>'
     ]
     fraction = _fraction(snap)
     if fraction is None:
@@ -130,9 +132,15 @@ def _row(snap: Snapshot, history: dict, sparks_left: int) -> tuple:
     if len(snap.metrics) > MAX_METRICS:
         info.append(f"… {len(snap.metrics) - MAX_METRICS} more")
     if snap.status == INTERRUPTED:
-        info.append(f'<span class="trainbar-status" style="color:{INTERRUPTED_COLOUR};font-weight:bold">{_escape(snap.stopped_as)}</span>')
+        info.append(
+            f'<span class="trainbar-status" style="color:{INTERRUPTED_COLOUR};font-weight:bold">'
+            f"{_escape(snap.stopped_as)}</span>"
+        )
     elif snap.stalled is not None:
-        info.append(f'<span class="trainbar-status" style="color:{STALLED_COLOUR};font-weight:bold">{_escape(stall_text(snap))}</span>')
+        info.append(
+            f'<span class="trainbar-status" style="color:{STALLED_COLOUR};font-weight:bold">'
+            f"{_escape(stall_text(snap))}</span>"
+        )
     cells.append(f'<div class="trainbar-info">{" ".join(info)}</div>')
     return "".join(cells), used
 
@@ -153,7 +161,9 @@ def frame_html(rows: list, hidden: int = 0) -> str:
         sparks_left -= used
         parts.append(cells)
         if index == 0 and hidden:
-            parts.append(f'<div class="trainbar-hidden" style="grid-column:1 / -1;opacity:0.7">{_hidden_note(hidden)}</div>')
+            parts.append(
+                f'<div class="trainbar-hidden" style="grid-column:1 / -1;opacity:0.7">{_hidden_note(hidden)}</div>'
+            )
     parts.append("</div>")
     return "".join(parts)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from trainbar.render import fmt as _format
 from trainbar.core.snapshot import DONE, INTERRUPTED, Snapshot
+from trainbar.render import fmt as _format
 
 
 def numbers(snap: Snapshot) -> str:

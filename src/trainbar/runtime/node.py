@@ -25,8 +25,8 @@ MAX_PATH_CHARS = 512
 class Node:
     """An open bar's place in the runtime."""
 
-    __slots__ = ("bar", "parent", "depth", "lineage", "thread_id", "opened", "channel", "stream",
-                 "prefix", "on_stall", "stall_since", "closing", "owner", "first", "final", "_notes", "__weakref__")  # fmt: skip
+    __slots__ = ("bar", "parent", "depth", "lineage", "thread_id", "opened", "channel", "stream", "prefix",
+                 "on_stall", "stall_since", "closing", "owner", "first", "final", "_notes", "__weakref__")  # fmt: skip
 
     def __init__(self, bar: Bar[Any], parent: Node | None, order: int, *, thread_id: int, opened: float,
                  prefix: str, on_stall: Callable[[dict], object] | None, owner: object) -> None:  # fmt: skip

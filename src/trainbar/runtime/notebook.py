@@ -27,7 +27,6 @@ from trainbar.core import history as _history
 from trainbar.render import html as html_renderer
 from trainbar.runtime import environment as _env
 from trainbar.runtime.channels import Channel, Drawable
-from trainbar.sinks import flush
 from trainbar.sinks.writer import Output
 
 if TYPE_CHECKING:
@@ -59,7 +58,7 @@ class _Budget:
 
 
 # One budget per display, so it outlives channels that come and go with their bars.
-_budgets: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_budgets: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class _Frame:
@@ -122,7 +121,7 @@ class NotebookChannel(Channel):
 
     # --- bars arriving and leaving ---------------------------------------------------------
 
-    def add(self, bar: Drawable, now: float) -> None:  # type: ignore[override]
+    def add(self, bar: Drawable, now: float) -> None:
         super().add(bar, now)
         self._sink()
         if self._frame_of(bar.lineage) is not None:
@@ -143,7 +142,7 @@ class NotebookChannel(Channel):
         waiting.roots.append(bar.lineage)
         waiting.closed = False
 
-    def remove(self, bar: Drawable, now: float) -> None:  # type: ignore[override]
+    def remove(self, bar: Drawable, now: float) -> None:
         super().remove(bar, now)
         frame = self._frame_of(bar.lineage)
         if frame is None:
@@ -218,10 +217,6 @@ class NotebookChannel(Channel):
             frame.last_sent = now
         if frame.closed:
             self.frames.remove(frame)
-
-    def write_above(self, text: str, stream: Any) -> None:
-        stream.write(text)  # cell output goes below the frames on its own
-        flush(stream)
 
     def release(self) -> None:
         if self.frames and self.sink is not None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from trainbar.distributed import leader as _leader
-from trainbar.runtime import environment as _env
-from trainbar.runtime import runtime as _runtime
-from trainbar.sinks.redirect import unwrap
+# The runtime, the rank rule and the stream proxies are loaded on first use: `import trainbar`
+# stays cheap, and a program that never draws a bar never loads them.
 
 
 def write(*objects: Any, sep: str = " ", end: str = "\n", file: Any = None) -> None:
@@ -19,6 +17,11 @@ def write(*objects: Any, sep: str = " ", end: str = "\n", file: Any = None) -> N
     there, and a failing stream is reported once and otherwise ignored. In a distributed job only
     the ranks that draw bars print (``TRAINBAR_RANKS``), so a message appears once, not once per rank.
     """
+    from trainbar.distributed import leader as _leader
+    from trainbar.runtime import environment as _env
+    from trainbar.runtime import runtime as _runtime
+    from trainbar.sinks.redirect import unwrap
+
     text = sep.join(str(o) for o in objects) + end
     if not _env.rank_draws():
         _runtime.current().record_write(text)  # not printed here, but event files still get it
@@ -35,11 +38,13 @@ def write(*objects: Any, sep: str = " ", end: str = "\n", file: Any = None) -> N
         pass
 
 
-print = write  # noqa: A001 - `trainbar.print(...)` reads as what it is
+print = write
 
 
 def log(**metrics: Any) -> None:
     """Attach metrics to the innermost live bar (of this thread if it has one)."""
+    from trainbar.runtime import runtime as _runtime
+
     target = _runtime.current().innermost()
     if target is not None:
         target.log(**metrics)
@@ -53,4 +58,6 @@ def flush(timeout: float = 5.0) -> bool:
     left is written then. It is for a program that reads its own log file or event file back,
     or hands the terminal to something else, and wants the last lines there first.
     """
+    from trainbar.runtime import runtime as _runtime
+
     return _runtime.current().flush(timeout)

@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from trainbar.stall.watchdog import Watchdog
 
 EXIT_DRAIN = 2.0  # seconds the writers get at exit and on SIGTERM; a frozen terminal gets no more
+MAX_HELD = 1 << 16  # a partial line held above a region longer than this goes out as it is
+RESTORE_AFTER = 1.0  # seconds with no bar on a standard stream before print() is put back
 
 
 class Runtime:
@@ -66,7 +68,11 @@ class Runtime:
         self._outputs: dict[Any, tuple[Any, QueuedOutput]] = {}  # the file behind a stream -> (a stream, its output)
         self._failed_streams: weakref.WeakSet[Any] = weakref.WeakSet()
         self._failed_ids: set[int] = set()  # streams that take no weak reference
-        self._pending: dict[int, tuple[Any, str]] = {}  # id(stream) -> (stream, a partial line printed above a region)
+        # id(stream) -> (stream, the parts of a partial line printed above a region, their length)
+        self._pending: dict[int, tuple[Any, list[str], int]] = {}
+        self._restore_at: float | None = None  # when the next print may put the standard streams back
+        self._retiring: list[Channel] = []  # dropped channels whose last lines are still being written
+        self._routed: set[Any] = set()  # files of the standard streams we drew on, since the proxies went in
         self._listeners: list[Any] = []
         self._inbox: deque[Callable[[], None]] = deque()  # work for the ticker, in order
         self._draining = threading.RLock()  # one thread at a time runs the inbox, in order
@@ -76,6 +82,7 @@ class Runtime:
         self._sleeping = IDLE_INTERVAL  # the interval the ticker is sleeping now
         self._stopping = False
         self._started = False
+        self._signals_checked = False
         self._watchdog: Watchdog | None = None
 
     # --- bars arriving and leaving: called on the user's thread --------------------------
@@ -89,6 +96,11 @@ class Runtime:
         with self.lock:
             if not self._started:
                 self._start()
+            if not self._signals_checked and threading.current_thread() is threading.main_thread():
+                from trainbar.runtime import lifecycle
+
+                self._signals_checked = True
+                lifecycle.install_signal_handlers()  # only the main thread may; a later bar there will
             parent = self._innermost_of(thread_id)
             node = Node(bar, parent, next(self._order), thread_id=thread_id, opened=_clock.now(),
                         prefix=_leader.line_prefix(), on_stall=on_stall, owner=self)  # fmt: skip
@@ -112,6 +124,7 @@ class Runtime:
             self._start_ticker(wake=channel is not None and channel.interval < self._sleeping)
         if channel is not None:
             self._deliver(channel, self._add, channel, node, now)
+        self._settle()
 
     def _add(self, channel: Channel, node: Node, now: float) -> None:
         if not channel.dropped:
@@ -123,9 +136,11 @@ class Runtime:
             return  # a bar of the process this one was forked from: that process draws it
         now = _clock.now()
         if node.channel is not None:
-            # The final state is taken now, on the closing thread, whenever it is drawn. A callable
-            # metric is read for it within its budget, so a fast loop's last line still shows it.
-            _metrics.refresh(bar)
+            # The final state is taken now, on the closing thread, whenever it is drawn. A metric
+            # callable shows what it returned when the ticker last called it: this thread never
+            # calls one (in a runtime without threads, the caller is the ticker).
+            if not self.threaded:
+                _metrics.refresh(bar)
             node.final = bar.snapshot(now)
         with self.lock:
             if node in self._open:
@@ -137,8 +152,9 @@ class Runtime:
             channel = node.channel
         if channel is None:
             node.closing = None
-            return
-        self._deliver(channel, self._remove, channel, node, now)
+        else:
+            self._deliver(channel, self._remove, channel, node, now)
+        self._settle()
 
     def _remove(self, channel: Channel, node: Node, now: float) -> None:
         try:
@@ -153,57 +169,94 @@ class Runtime:
 
     # --- messages ----------------------------------------------------------------------------
 
-    def write(self, text: str, stream: Any) -> None:
-        """Put ``text`` on ``stream``, above the live region if there is one, without tearing it."""
+    def write(self, text: str, stream: Any, *, clean: bool = True) -> None:
+        """Put ``text`` on ``stream``, above the live region if there is one, without tearing it,
+        and after everything already on its way (the bars' own lines included).
+
+        ``clean``: keep only what cannot move the cursor (on a terminal: text, line breaks and
+        colours, reset at the end; anywhere else: text and line breaks)."""
         if not text:
             return
+        if clean:
+            text = fmt.sanitize_message(text) if _env.is_terminal(stream) else fmt.sanitize_report(text)
         with self.lock:
             self._to_listeners("on_write", text)
-            if self._has_failed(stream):
-                return
-            region = self._region()
-            output = None if region is not None else self._output(stream)
+            failed = self._has_failed(stream)
+            region = None if failed else self._region_for(stream)
         if region is not None:
-            if _env.is_terminal(stream):
-                text = fmt.sanitize_message(text)
             self._deliver(region, self._message, region, text, stream)
-        elif output is not None:
-            output.submit(partial(write_text, stream, encoder_for(stream)(text)), len(text), stream=stream)
+        elif not failed:
+            self._pass(text, stream)
+        self._settle()
 
-    def _message(self, region: Channel, text: str, stream: Any) -> None:
-        if not region.dropped:
-            region.write_above(text, stream)
+    def _pass(self, text: str, stream: Any) -> None:
+        """Plain text for ``stream``, in order with the channels' work already in the inbox."""
+        if not self.threaded or self._stopping or _env.never_blocks(stream):
+            self._plain(text, stream)
             return
-        with self.lock:  # the region closed after the message was sent its way: plain text then
+        self._inbox.append(partial(self._plain, text, stream))
+        with self.lock:
+            self._start_ticker(wake=True)
+
+    def _plain(self, text: str, stream: Any) -> None:
+        with self.lock:
             output = None if self._has_failed(stream) else self._output(stream)
         if output is not None:
             output.submit(partial(write_text, stream, encoder_for(stream)(text)), len(text), stream=stream)
 
+    def _message(self, region: Channel, text: str, stream: Any) -> None:
+        if region.dropped:  # the region closed after the message was sent its way: plain text then
+            self._plain(text, stream)
+        else:
+            region.write_above(text, stream)
+
     def print_through(self, text: str, stream: Any) -> None:
-        """What the program itself writes to a standard stream while bars are drawn there: above a
-        live region, whole lines only (a partial line waits for its end, or for the region to go);
-        to a log, in order with our lines, as it comes."""
+        """What the program itself writes to a standard stream while our proxies are in place
+        (``sinks/redirect.py``). While we draw on that file, whole lines only (a partial line
+        waits for its end), in order with ours: above the live region, or among the log lines.
+        No line of the program's is ever cut in two by one of ours. Otherwise, straight to the
+        stream, as print() would."""
         with self.lock:
-            region = self._region()
-            pending = self._pending.pop(id(stream), (stream, ""))[1]
-            if region is None:
-                output = None if self._has_failed(stream) else self._output(stream)
-            else:
-                whole, newline, rest = (pending + text).rpartition("\n")
-                if rest:
-                    self._pending[id(stream)] = (stream, rest)
-                text = whole + newline
-        if region is not None:
-            if text:
-                self.write(text, stream)
-        elif output is not None:
-            text = pending + text
-            output.submit(partial(write_text, stream, encoder_for(stream)(text)), len(text), stream=stream)
+            drawing = self._drawing_on(stream)
+            if self._restore_at is not None and time.monotonic() >= self._restore_at:
+                # On the printing thread itself: nothing of its print is still on its way.
+                self._restore_at = None
+                if not self._drawing_on_standard():
+                    _redirect.uninstall()
+                    self._routed.clear()
+            held = self._pending.get(id(stream))
+            # Routed while the proxies stay: a file has one writer at a time, ours or the program's.
+            holding = drawing is not None or (_redirect.installed() and _file_identity(stream) in self._routed)
+            if holding and "\n" not in text and (held is None or held[2] + len(text) < MAX_HELD):
+                if held is None:
+                    self._pending[id(stream)] = (stream, [text], len(text))
+                else:  # the common case of print(..., end=""): appended, never joined again
+                    held[1].append(text)
+                    self._pending[id(stream)] = (stream, held[1], held[2] + len(text))
+                return
+            self._pending.pop(id(stream), None)
+            text = "".join(held[1]) + text if held is not None else text
+            if holding:
+                whole, newline, rest = text.rpartition("\n")
+                if newline and rest and len(rest) < MAX_HELD:
+                    self._pending[id(stream)] = (stream, [rest], len(rest))
+                    text = whole + newline
+        if not text:
+            return
+        if isinstance(drawing, TerminalChannel) and not drawing.dropped:
+            self.write(text, stream)
+        elif holding:
+            # Among our lines, or after the last ones still on their way there (a region's
+            # last frame must not be drawn over it): the program's text as it wrote it.
+            self._pass(text, stream)
+        else:
+            stream.write(text)  # the program's own text, on its own thread: as if we were not there
 
     def record_write(self, text: str) -> None:
         """Tell listeners of a message this process does not print (a rank that does not draw)."""
         with self.lock:
             self._to_listeners("on_write", text)
+        self._settle()
 
     def report(self, text: str, stream: Any) -> None:
         """A report of trainbar's own (a stall): above the bars on ``stream``, or on standard
@@ -211,10 +264,6 @@ class Runtime:
         target = stream if stream is not None else _redirect.unwrap(sys.stderr)
         if target is None:
             return
-        if _env.is_terminal(target):
-            text = fmt.sanitize_message(text)
-        else:
-            text = fmt.sanitize_report(text)
         self.write(text, target)
 
     # --- what others read -----------------------------------------------------------------
@@ -268,7 +317,7 @@ class Runtime:
     # --- listeners: other outputs that follow the bars (event files, rank publishing) -------
     # A listener may define on_open(bar, now), on_close(bar, now), on_tick(now), on_write(text),
     # on_stall(bar, info), on_recover(bar, info) and an `interval` in seconds (see
-    # protocols.Listener). It is called on the ticker thread; one that raises is removed with
+    # listener.Listener). It is called on the ticker thread; one that raises is removed with
     # one warning.
 
     def subscribe(self, listener: Any) -> None:
@@ -290,15 +339,20 @@ class Runtime:
         """Tell every listener of ``event`` (from any thread; delivered on the ticker)."""
         with self.lock:
             self._to_listeners(event, *args)
+        self._settle()
 
     def _to_listeners(self, event: str, *args: Any) -> None:  # with the lock held
-        if not self._listeners:
-            return
-        if self.threaded and not self._stopping:
+        if self._listeners:
             self._inbox.append(partial(self._notify, event, *args))
-            self._start_ticker(wake=True)
-        else:
-            self._notify(event, *args)
+
+    def _settle(self) -> None:
+        """After a call queued work: the ticker runs it; without a ticker (a manual runtime, or
+        one shutting down) the calling thread runs it now, with no lock held."""
+        if not self.threaded or self._stopping:
+            self._drain_inbox()
+        elif self._inbox:
+            with self.lock:
+                self._start_ticker(wake=True)
 
     def _notify(self, event: str, *args: Any) -> None:
         for listener in self.listeners():
@@ -309,7 +363,10 @@ class Runtime:
                 method(*args)
             except Exception as error:  # noqa: BLE001 - a listener fault must never reach training
                 self.unsubscribe(listener)
-                warn(f"trainbar: {type(listener).__name__} failed ({type(error).__name__}: {error}); it is off, training goes on")
+                warn(
+                    f"trainbar: {type(listener).__name__} failed ({type(error).__name__}: {error}); "
+                    "it is off, training goes on"
+                )
 
     # --- channels and outputs --------------------------------------------------------------
 
@@ -319,11 +376,7 @@ class Runtime:
         if channel is not None and channel.stream is stream:
             return channel
         inline = mode == _env.NOTEBOOK or not self.threaded or _env.never_blocks(stream)
-        output: Output
-        if inline:
-            output = DirectOutput(on_error=self._output_failed)
-        else:
-            output = self._output(stream)
+        output = DirectOutput(on_error=self._output_failed) if inline else self._output(stream)
         if mode == _env.TTY:
             channel = TerminalChannel(stream, output)
         elif mode == _env.LOG:
@@ -335,9 +388,10 @@ class Runtime:
         channel.inline = inline
         self._channels[key] = channel
         if mode != _env.NOTEBOOK and not inline and _is_standard(stream):
-            # print() and logging to the same stream must not cut into our lines, nor our lines
-            # into theirs: while we draw there, what they write goes through the same output.
+            # While we draw there from a thread of ours, what print() and logging write goes
+            # through us too: above the live region, or in order with the log lines.
             _redirect.install(route_print)
+            self._routed.add(_file_identity(stream))
         return channel
 
     def _output(self, stream: Any) -> Output:  # with the lock held
@@ -361,6 +415,34 @@ class Runtime:
             if isinstance(channel, TerminalChannel):
                 return channel
         return None
+
+    def _region_for(self, stream: Any) -> TerminalChannel | None:  # with the lock held
+        """The live region that text on ``stream`` must go above: one on the same file (standard
+        output and standard error on one terminal), else none."""
+        region = self._region()
+        if region is None or region.stream is stream or _file_identity(stream) == _file_identity(region.stream):
+            return region
+        return None
+
+    def _drawing_on(self, stream: Any) -> Channel | None:  # with the lock held
+        """The channel that draws on ``stream``'s file through a writer thread (a live region
+        first), or one that did and whose last lines are still on their way there; or None."""
+        identity = None
+        found: Channel | None = None
+        for channel in [*self._channels.values(), *self._retiring]:
+            if channel.inline or channel.mode == _env.NOTEBOOK:
+                continue
+            if channel.stream is not stream:
+                identity = _file_identity(stream) if identity is None else identity
+                if _file_identity(channel.stream) != identity:
+                    continue
+            if isinstance(channel, TerminalChannel):
+                return channel
+            found = channel
+        return found
+
+    def _drawing_on_standard(self) -> bool:  # with the lock held
+        return any(_is_standard(c.stream) and not c.inline for c in [*self._channels.values(), *self._retiring])
 
     def _deliver(self, channel: Channel, function: Callable[..., None], *args: Any) -> None:
         """Run a channel's work now (a stream that never blocks), or on the ticker."""
@@ -391,34 +473,42 @@ class Runtime:
             for node in self._open:
                 if node.channel is channel:
                     node.channel = None
-            standard_left = any(_is_standard(c.stream) and not c.inline for c in self._channels.values())
+            retiring = error is None and not channel.inline and channel.mode != _env.NOTEBOOK
+            if retiring:
+                # Until its last lines are out, what the program writes there takes its turn
+                # after them, instead of overtaking them (and being drawn over by a last frame).
+                self._retiring.append(channel)
         if error is not None:
             self._warn_failed(channel.stream, error)
-        else:
-            try:
-                channel.release()
-            except Exception:  # noqa: BLE001 - leaving the terminal tidy is best effort
-                pass
-        if not standard_left:
-            # Put print() back once everything queued before is out: until then, what it writes
-            # takes its turn after our last lines instead of overtaking them.
-            channel.output.submit(self._restore_streams, stream=channel.stream)
-        self._flush_pending()
+            return
+        try:
+            channel.release()
+        except Exception:  # noqa: BLE001 - leaving the terminal tidy is best effort
+            pass
+        if retiring:
+            channel.output.submit(partial(self._retired, channel), stream=channel.stream)
 
-    def _restore_streams(self) -> None:
+    def _retired(self, channel: Channel) -> None:
+        # Everything queued for the channel's stream has been written. When we draw on no
+        # standard stream any more, they are put back by the next print (on the printing
+        # thread: a line it has begun must not be cut in two), or at exit.
         with self.lock:
-            if any(_is_standard(c.stream) and not c.inline for c in self._channels.values()):
-                return  # a bar opened there meanwhile
-            _redirect.uninstall()
+            if channel in self._retiring:
+                self._retiring.remove(channel)
+            if not self._drawing_on_standard():
+                # A little later: a loop that opens a bar per epoch would swap the streams
+                # back and forth at each, while another thread may be half-way through a print.
+                self._restore_at = time.monotonic() + RESTORE_AFTER
 
-    def _flush_pending(self) -> None:
-        """Partial lines held while a region was live go out once no region is left."""
+    def _write_held(self) -> None:
+        """At the end: partial lines still held go out, and the streams are put back."""
         with self.lock:
-            if self._region() is not None or not self._pending:
-                return
             held, self._pending = list(self._pending.values()), {}
-        for stream, text in held:
-            self.print_through(text, stream)
+            self._restore_at = None
+            self._routed.clear()
+        _redirect.uninstall()
+        for stream, parts, _ in held:
+            self._plain("".join(parts), stream)
 
     def _output_failed(self, error: Exception, stream: Any) -> None:
         """A write to ``stream`` failed: every channel there is switched off, with one warning."""
@@ -455,9 +545,13 @@ class Runtime:
 
     def _dropped_notice(self, stream: Any, count: int) -> None:
         # On the stream's writer thread, right after it caught up: say what the reader missed.
-        text = f"trainbar: {count} message{'s' if count != 1 else ''} or line{'s' if count != 1 else ''} " \
-               "dropped here: this output did not keep up\n"
-        region = next((c for c in list(self._channels.values()) if isinstance(c, TerminalChannel) and c.stream is stream), None)
+        text = (
+            f"trainbar: {count} message{'s' if count != 1 else ''} or line{'s' if count != 1 else ''} "
+            "dropped here: this output did not keep up\n"
+        )
+        region = next(
+            (c for c in list(self._channels.values()) if isinstance(c, TerminalChannel) and c.stream is stream), None
+        )
         if region is not None:
             region.region.write_above(text)
         else:
@@ -539,9 +633,7 @@ class Runtime:
     def _start(self) -> None:  # with the lock held, at the first bar
         self._started = True
         from trainbar.events import stream as _events
-        from trainbar.runtime import lifecycle
 
-        lifecycle.install_signal_handlers()
         _events.attach(self)  # TRAINBAR_JSONL is read once, when the first bar opens
         _follow_ranks(self)
 
@@ -602,7 +694,7 @@ class Runtime:
             channels = list(self._channels.values())
         for channel in channels:
             self._run_on(channel, self._drop, channel)
-        _redirect.uninstall()
+        self._write_held()
         for listener in self.listeners():
             finish = getattr(listener, "finish", None)
             if finish is not None:
@@ -673,6 +765,8 @@ def current() -> Runtime:
     if runtime is None:
         with _create_lock:
             if _current is None:
+                from trainbar.runtime import lifecycle  # noqa: F401 - its exit hook writes what is queued
+
                 _current = Runtime()
             runtime = _current
     return runtime

@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import io
 import os
-import select
 from typing import Any, Callable
 
 
@@ -19,23 +18,28 @@ def flush(stream: Any) -> None:
 def put(stream: Any, text: str) -> None:
     """Write ``text`` to ``stream`` whole, then flush.
 
-    A text file over a file descriptor (a terminal, a pipe, a log file) is written with
-    ``os.write``, after its own buffer is flushed: a write that waits for a reader then holds none
-    of Python's locks on the stream. A writer thread stuck there can neither stall another
+    On a writer thread (``sinks/writer.py``), a text file over a file descriptor (a terminal, a
+    pipe) is written with ``os.write``, past the stream's own buffer: a write that waits for a
+    reader then holds none of Python's locks on the stream, so it can neither stall another
     thread's print() nor make the interpreter abort at exit ("could not acquire lock ... at
-    interpreter shutdown"). Anything else gets ``write()`` and ``flush()``.
+    interpreter shutdown"); and a partial line the program left in that buffer is not cut in
+    two by ours. Anywhere else (a stream that never blocks, written on the caller's thread),
+    ``write()`` and ``flush()`` keep the order of everything written to the stream.
     """
-    descriptor = _descriptor(stream)
+    from trainbar.sinks.writer import on_writer_thread
+
+    descriptor = _descriptor(stream) if on_writer_thread() else None
     if descriptor is None:
         stream.write(text)
         flush(stream)
         return
-    flush(stream)  # what was written to the stream itself goes first
     data = text.encode(getattr(stream, "encoding", None) or "utf-8", "replace")
     while data:
         try:
             written = os.write(descriptor, data)
         except BlockingIOError:  # a descriptor someone made non-blocking: wait until it takes more
+            import select
+
             select.select([], [descriptor], [], 1.0)
             continue
         data = data[written:]

@@ -43,10 +43,12 @@ class AppendFile:
             os.close(self._fd)
             self._fd = None
             self._open()
-        data = (text + "\n").encode("utf-8")
-        written = os.write(self._fd, data)
+        fd = self._fd
+        assert fd is not None  # _open() sets it or raises
+        data = (text + "\n").encode("utf-8", "replace")
+        written = os.write(fd, data)
         while written < len(data):  # a short write (a signal, a nearly full disk): finish the line
-            written += os.write(self._fd, data[written:])
+            written += os.write(fd, data[written:])
 
     def close(self) -> None:
         fd, self._fd = self._fd, None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable
 
+from trainbar.sinks import flush
 
 Route = Callable[[str, Any], None]  # (complete lines, the real stream they were written to)
 
@@ -24,7 +25,7 @@ class StreamProxy:
 
     def write(self, text: Any) -> int:
         if not isinstance(text, str):
-            return self._original.write(text)  # type: ignore[no-any-return]  # let the real stream raise
+            return self._original.write(text)  # let the real stream raise
         if text:
             self._route(text, self._original)
         return len(text)
@@ -59,13 +60,34 @@ def installed() -> bool:
     return isinstance(sys.stdout, StreamProxy) or isinstance(sys.stderr, StreamProxy)
 
 
+# Every proxy ever installed, kept for the life of the process. print() holds sys.stdout as a
+# borrowed reference while it writes its arguments one by one: if another thread swapped the
+# proxy out and it were freed in between, the interpreter would crash. A proxy left behind stays
+# usable: what is written to it still reaches its stream.
+_made: dict[int, StreamProxy] = {}
+
+
+def _proxy(original: Any, route: Route) -> StreamProxy:
+    proxy = _made.get(id(original))
+    if proxy is None or proxy.original is not original:
+        proxy = _made[id(original)] = StreamProxy(original, route)
+    return proxy
+
+
 def install(route: Route) -> None:
     if installed():
         return
     out, err = sys.stdout, sys.stderr
     if out is None or err is None:
         return
-    sys.stdout, sys.stderr = StreamProxy(out, route), StreamProxy(err, route)
+    for stream in (out, err):
+        # What the program left in a stream's own buffer goes out first: from now on its text
+        # and ours are written past that buffer, in the order they come.
+        try:
+            flush(stream)
+        except Exception:  # noqa: BLE001 - a broken stream is the program's to find out about
+            pass
+    sys.stdout, sys.stderr = _proxy(out, route), _proxy(err, route)
     logging = sys.modules.get("logging")  # never import logging ourselves: it is the user's
     if logging is None:
         return

@@ -30,9 +30,15 @@ from typing import Any, Callable, Protocol
 Action = Callable[[], None]
 ErrorHandler = Callable[[Exception, Any], None]  # (the error, the stream the action wrote to)
 
+_on_writer = threading.local()  # marks writer threads (sinks.put writes to the descriptor there)
+
 MAX_ACTIONS = 10_000  # waiting actions per stream, and...
 MAX_CHARS = 4 << 20  # ...characters: a stream that stopped taking writes holds at most this much
 IDLE_EXIT = 5.0  # seconds with nothing to write before the writer thread leaves
+
+
+def on_writer_thread() -> bool:
+    return getattr(_on_writer, "active", False)
 
 
 class Output(Protocol):
@@ -126,6 +132,7 @@ class QueuedOutput:
         self._changed.notify_all()
 
     def _run(self) -> None:
+        _on_writer.active = True  # put() writes to descriptors here: see sinks.put
         while True:
             with self._changed:
                 while not self._actions and self._frame is None:
@@ -156,6 +163,11 @@ class QueuedOutput:
             self._on_error(error, stream)
         except BaseException as error:  # noqa: BLE001 - a stream's write raising KeyboardInterrupt
             self._on_error(RuntimeError(f"the stream raised {type(error).__name__}"), stream)
+
+    def idle(self) -> bool:
+        """Nothing waiting and nothing being written now."""
+        with self._changed:
+            return not (self._actions or self._frame is not None or self._running)
 
     def drain(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

@@ -46,7 +46,7 @@ def published_phase(chain: list) -> str | None:
     """The phase a rank publishes: a pause in progress by name, else where its innermost loop is."""
     for bar in reversed(chain):
         if bar.phase is not None:
-            return bar.phase  # type: ignore[no-any-return]
+            return bar.phase
     return _PUBLISHED.get(chain[-1].where) if chain else None
 
 
@@ -98,7 +98,12 @@ def _library_roots() -> list:
     return sorted((os.path.abspath(root) + os.sep for root in roots if root), key=len, reverse=True)
 
 
+_USER_PSEUDO_FILES = ("<string>", "<stdin>", "<ipython-input-")  # python -c, a pipe, IPython cells
+
+
 def _kind(filename: str, roots: list) -> str:
+    if filename.startswith(_USER_PSEUDO_FILES):
+        return "user"
     if filename.startswith("<"):
         return "library"  # frozen importlib and friends
     path = os.path.abspath(filename)
@@ -329,10 +334,11 @@ def memory() -> dict:
 def _bytes(value: int | None) -> str:
     if value is None:
         return "?"
+    size = float(value)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
     return "?"
 
 
@@ -372,12 +378,12 @@ def hints(phase: str | None, found_loaders: list, pid: int) -> list:
     workers = [w["pid"] for loader in found_loaders for w in loader["workers"] if w["alive"]]
     if phase == "data" and workers:
         result.append(f"py-spy dump --pid {workers[0]} shows where a data-loader worker is (one per worker pid)")
-    if phase in ("collective", "sync") or _distributed():
-        if os.environ.get("TORCH_NCCL_TRACE_BUFFER_SIZE", "0").strip() in ("", "0"):
-            result.append(
-                "TORCH_NCCL_TRACE_BUFFER_SIZE=2000 TORCH_NCCL_DUMP_ON_TIMEOUT=1 record the last collectives "
-                "(NCCL flight recorder) and dump them when a collective times out"
-            )
+    nccl_trace_off = os.environ.get("TORCH_NCCL_TRACE_BUFFER_SIZE", "0").strip() in ("", "0")
+    if (phase in ("collective", "sync") or _distributed()) and nccl_trace_off:
+        result.append(
+            "TORCH_NCCL_TRACE_BUFFER_SIZE=2000 TORCH_NCCL_DUMP_ON_TIMEOUT=1 record the last collectives "
+            "(NCCL flight recorder) and dump them when a collective times out"
+        )
     return result
 
 
@@ -433,14 +439,20 @@ def stall_report(info: dict) -> str:
         # The watchdog looks about once a second: a shorter step cannot be told apart from that.
         shortest = 2 * info.get("resolution", 1.0)
         step = info["median_step"]
-        pace = f", median step {_format.seconds(step)}" if step > shortest else f", steps under {_format.seconds(shortest)}"
+        pace = (
+            f", median step {_format.seconds(step)}"
+            if step > shortest
+            else f", steps under {_format.seconds(shortest)}"
+        )
     total = f"/{info['total']}" if info.get("total") is not None else ""
     head = (
         f"trainbar: stall{desc} ({_who(info)}): no progress for {_format.seconds(info['seconds'])} "
         f"at {info['n']}{total} (threshold {_format.seconds(info['threshold'])}{pace})"
     )
     phase = info["phase_code"]
-    lines = [f"phase: {_PHASE_DETAIL.get(phase, phase_label(phase) or 'unknown (a loop counted by hand, or a fast loop)')}"]
+    lines = [
+        f"phase: {_PHASE_DETAIL.get(phase, phase_label(phase) or 'unknown (a loop counted by hand, or a fast loop)')}"
+    ]
     lines.append(f"stuck thread: {info['thread']}")
     lines += ["  " + line for line in _stack_lines(info["stack"])]
     lines += _loader_lines(info["loaders"])
@@ -467,7 +479,9 @@ def recovery_info(subject, *, seconds: float, phase: str | None, stalled_at) -> 
 def recovery_report(info: dict) -> str:
     desc = f' "{info["desc"]}"' if info["desc"] else ""
     where = phase_label(info["phase_code"])
-    text = f"trainbar:{desc} recovered after {_format.seconds(info['seconds'])}" + (f" (it was {where})" if where else "")
+    text = f"trainbar:{desc} recovered after {_format.seconds(info['seconds'])}" + (
+        f" (it was {where})" if where else ""
+    )
     return _format.sanitize(text) + "\n"
 
 

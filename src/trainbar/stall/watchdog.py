@@ -1,6 +1,6 @@
 """The stall watchdog: it says when a loop stops making progress, and where it is stuck.
 
-One daemon thread per process (per display), started when a bar opens and gone once no bar is
+One daemon thread per process (per runtime), started when a bar opens and gone once no bar is
 open. The training thread pays nothing for it: the watchdog reads the counters and the phase
 that the bars already store, about once a second.
 
@@ -257,7 +257,10 @@ class Watchdog:
                 busy = self.check()
             except Exception as error:  # noqa: BLE001 - the watchdog must never reach training
                 self.settings.enabled = False
-                warn(f"trainbar: the stall watchdog failed ({type(error).__name__}: {error}); it is off, training goes on")
+                warn(
+                    f"trainbar: the stall watchdog failed ({type(error).__name__}: {error}); "
+                    "it is off, training goes on"
+                )
                 return
             idle = 0 if busy else idle + 1
             if idle >= IDLE_ROUNDS:
@@ -292,9 +295,10 @@ class Watchdog:
                     if track.episode is not None:
                         self._end(track, now, recovered=False)
             for thread_id, group in groups.items():
-                track = self.tracks.get(thread_id)
-                if track is None:
-                    track = self.tracks[thread_id] = Track(thread_id, min(node.opened for node, _ in group))
+                found = self.tracks.get(thread_id)
+                if found is None:
+                    found = self.tracks[thread_id] = Track(thread_id, min(node.opened for node, _ in group))
+                track = found
                 self._judge(track, group, now)
             self._forget_dead_threads(groups)
             return bool(pairs)

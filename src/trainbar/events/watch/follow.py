@@ -71,17 +71,19 @@ class Follower:
         if self._retired is not None:
             self.dropped += self._retired.read(lines) + self._retired.close()
             self._retired = None
-        if self._current is None and not self._open():
+        current = self._current or self._open()
+        if current is None:
             return lines
-        self.dropped += self._current.read(lines)
+        self.dropped += current.read(lines)
         try:
             stat = os.stat(self.path)
         except OSError:
             return lines  # renamed away and not replaced yet: the old file may still grow
-        if (stat.st_dev, stat.st_ino) != self._current.identity:
-            self._retired, self._current = self._current, None
-            if self._open():
-                self.dropped += self._current.read(lines)
+        if (stat.st_dev, stat.st_ino) != current.identity:
+            self._retired, self._current = current, None
+            replacement = self._open()
+            if replacement is not None:
+                self.dropped += replacement.read(lines)
         return lines
 
     def close(self) -> None:
@@ -90,10 +92,10 @@ class Follower:
                 open_file.close()
         self._retired = self._current = None
 
-    def _open(self) -> bool:
+    def _open(self) -> _OpenFile | None:
         try:
             handle = open(self.path, "rb")  # noqa: SIM115 - held open across polls on purpose
         except OSError:
-            return False
+            return None
         self._current, self.exists = _OpenFile(handle), True
-        return True
+        return self._current

@@ -1,9 +1,9 @@
 """Bars of another process, rebuilt from its events: what they need to be drawn as trainbar draws.
 
-A ``RemoteBar`` offers the few things the display's channels read from a ``Bar`` (``_snapshot``,
-``_lineage``, ``_depth``, ``_leave``, ``_delay``, ``_start``, ``_next_log``), so the very same
-terminal and log channels draw it. Everything read from a file is checked and sanitised here:
-a line that does not hold up raises ``Malformed``.
+A ``RemoteBar`` is a ``Drawable`` (``runtime/channels.py``: ``lineage``, ``leave``, ``snapshot``,
+``visible``), so the very same terminal and log channels that draw this process's bars draw it.
+Everything read from a file is checked and sanitised here: a line that does not hold up raises
+``Malformed``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import json
 import math
 import re
 
-from trainbar.render import fmt as _format
 from trainbar.core.snapshot import DONE, INTERRUPTED, RUNNING, Snapshot
+from trainbar.render import fmt as _format
 from trainbar.render.jsonl import NON_FINITE, VERSION
 
 BAR_EVENTS = ("open", "progress", "close", "stall", "recover")
@@ -111,7 +111,7 @@ def _colour(value: object) -> bool:
 class RemoteBar:
     """One bar of a followed file, as of its latest event."""
 
-    def __init__(self, source, key, parent: "RemoteBar | None", lineage: tuple, *, top: bool) -> None:
+    def __init__(self, source, key, parent: RemoteBar | None, lineage: tuple, *, top: bool) -> None:
         self.source = source
         self.key = key
         self.top = top  # its writer opened it with no parent
@@ -123,9 +123,18 @@ class RemoteBar:
         self.closed = False
         self.anchor = 0.0  # watcher-clock time the latest event describes
         self.stall: tuple | None = None  # (seconds stalled at anchor, anchor, info) while stalled
-        self._fields: dict = dict(
-            desc="", n=0, total=None, elapsed=0.0, rate=None, eta=None, unit="it", status=RUNNING, phase="", data_share=None
-        )
+        self._fields: dict = {
+            "desc": "",
+            "n": 0,
+            "total": None,
+            "elapsed": 0.0,
+            "rate": None,
+            "eta": None,
+            "unit": "it",
+            "status": RUNNING,
+            "phase": "",
+            "data_share": None,
+        }
         self._options: dict = {}
         self._metrics: tuple = ()
 
@@ -135,18 +144,18 @@ class RemoteBar:
         if not math.isfinite(n):
             raise Malformed("n must be finite")
         total = number(event.get("total"), name="total")
-        fields = dict(
-            desc=_text(event.get("desc")),
-            n=n,
-            total=total if total is not None and 0 <= total < math.inf else None,
-            elapsed=max(0.0, _finite(number(event.get("elapsed"), 0.0, name="elapsed")) or 0.0),
-            rate=_finite(number(event.get("rate"), name="rate")),
-            eta=_finite(number(event.get("eta"), name="eta")),
-            unit=_text(event.get("unit"), "it"),
-            status=event.get("status") if event.get("status") in _STATUSES else RUNNING,
-            phase=_text(event.get("phase")),
-            data_share=_share(event.get("data")),
-        )
+        fields = {
+            "desc": _text(event.get("desc")),
+            "n": n,
+            "total": total if total is not None and 0 <= total < math.inf else None,
+            "elapsed": max(0.0, _finite(number(event.get("elapsed"), 0.0, name="elapsed")) or 0.0),
+            "rate": _finite(number(event.get("rate"), name="rate")),
+            "eta": _finite(number(event.get("eta"), name="eta")),
+            "unit": _text(event.get("unit"), "it"),
+            "status": event.get("status") if event.get("status") in _STATUSES else RUNNING,
+            "phase": _text(event.get("phase")),
+            "data_share": _share(event.get("data")),
+        }
         metrics = event.get("metrics") or {}
         if not isinstance(metrics, dict):
             raise Malformed("metrics must be an object")
@@ -166,15 +175,15 @@ class RemoteBar:
         self.leave = pick("leave", (bool,), True)
         self.delay = pick("delay", (int, float), 0.0, lambda v: 0 <= v < math.inf)
         bar_format = pick("bar_format", (str, type(None)), None)
-        self._options = dict(
-            unit_scale=pick("unit_scale", (bool,), False),
-            unit_divisor=pick("unit_divisor", (int, float), 1000, lambda v: 1 <= v < math.inf),
-            ascii=pick("ascii", (bool, str), False, _fill_characters),
-            ncols=pick("ncols", (int, type(None)), None, lambda v: v is None or v > 0),
-            bar_format=None if bar_format is None or _HUGE_FORMAT.search(bar_format) else bar_format,
-            desc_separator=_text(pick("desc_separator", (str,), ": ")),
-            colour=pick("colour", (str, type(None)), None, _colour),
-        )
+        self._options = {
+            "unit_scale": pick("unit_scale", (bool,), False),
+            "unit_divisor": pick("unit_divisor", (int, float), 1000, lambda v: 1 <= v < math.inf),
+            "ascii": pick("ascii", (bool, str), False, _fill_characters),
+            "ncols": pick("ncols", (int, type(None)), None, lambda v: v is None or v > 0),
+            "bar_format": None if bar_format is None or _HUGE_FORMAT.search(bar_format) else bar_format,
+            "desc_separator": _text(pick("desc_separator", (str,), ": ")),
+            "colour": pick("colour", (str, type(None)), None, _colour),
+        }
 
     @property
     def status(self) -> str:
@@ -182,7 +191,8 @@ class RemoteBar:
 
     def names(self) -> list:
         """Its parents' descriptions and its own, outermost first, as log lines name a bar."""
-        names, bar = [], self
+        names: list[str] = []
+        bar: RemoteBar | None = self
         while bar is not None:
             if bar._fields["desc"] or bar is self:
                 names.append(bar._fields["desc"] or bar._fields["unit"])

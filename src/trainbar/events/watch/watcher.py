@@ -13,15 +13,16 @@ import itertools
 import math
 import os
 import time
+from functools import partial
 
-from trainbar.runtime import environment as _env
-from trainbar.render import fmt as _format
 from trainbar import _settings
-from trainbar.runtime.channels import LogChannel, TerminalChannel
-from trainbar.sinks.writer import DirectOutput
 from trainbar.core.snapshot import RUNNING
 from trainbar.events.watch.follow import Follower
 from trainbar.events.watch.remote import BAR_EVENTS, Malformed, RemoteBar, number, parse
+from trainbar.render import fmt as _format
+from trainbar.runtime import environment as _env
+from trainbar.runtime.channels import LogChannel, TerminalChannel
+from trainbar.sinks.writer import DirectOutput
 
 DEFAULT_STALE_AFTER = 60.0
 DEFAULT_POLL = 0.2
@@ -40,7 +41,7 @@ class _Process:
 class Source:
     """One followed file: its bars and writers, and the lines it had that were not events."""
 
-    def __init__(self, watcher: "Watcher", path: str, index: int) -> None:
+    def __init__(self, watcher: Watcher, path: str, index: int) -> None:
         self.watcher = watcher
         self.path = path
         self.index = index
@@ -160,7 +161,8 @@ class Watcher:
             assert isinstance(self.channel, TerminalChannel)
             lines = self.channel.frame(now)
             if lines:
-                self.channel.region.write_above("\n".join(lines) + "\n", lines=[])
+                region = self.channel.region
+                self.channel.output.submit(partial(region.write_above, "\n".join(lines) + "\n", None, []))
             self.channel.release()
         for source in self.sources:
             source.follower.close()
@@ -213,7 +215,7 @@ class Watcher:
         if kind == "open" and isinstance(interval, (int, float)) and not isinstance(interval, bool) and interval > 0:
             process.interval = min(float(interval), 1e9)
         if kind == "stall":
-            info = event.get("stall") if isinstance(event.get("stall"), dict) else {}
+            info = event["stall"] if isinstance(event.get("stall"), dict) else {}
             bar.stall = (_seconds(info), anchor, info)
             self._stall_message(source, bar, kind, info)
         elif kind == "recover":
@@ -256,7 +258,9 @@ class Watcher:
         name = " > ".join(bar.names()) if bar is not None else "process"
         if kind == "stall":
             phase = info.get("phase")
-            text = f"{name}: stall, no progress for {lasted}" + (f" ({phase})" if isinstance(phase, str) and phase else "")
+            text = f"{name}: stall, no progress for {lasted}" + (
+                f" ({phase})" if isinstance(phase, str) and phase else ""
+            )
         else:
             text = f"{name}: recovered after {lasted}"
         report = info.get("report")

@@ -50,3 +50,12 @@ def test_store_gather_benchmark_reads_every_simulated_rank():
     assert result.returncode == 0, result.stderr
     assert "64 ranks, one TCPStore" in result.stdout and "multi_get of 64 keys" in result.stdout
     assert "the line it produced: 64 ranks; " in result.stdout
+
+
+def test_runtime_costs_benchmark_compares_open_close_and_write():
+    result = run("runtime_costs.py", "--quick")
+    assert result.returncode == 0, result.stderr
+    for heading in ("with 1 other bar(s) live", "with 20 other bar(s) live"):
+        assert heading in result.stdout
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith(("open", "close", "write"))]
+    assert len(rows) == 6 and all(float(row[1]) > 0 for row in rows)

@@ -93,10 +93,25 @@ _overrides = _Overrides()
 _cache: tuple[tuple, Settings] | None = None
 
 
+def _environment_key() -> tuple:
+    # Every bar asks, so this must be cheap: os.environ.get decodes each value on each call,
+    # while the encoded mapping behind it (CPython's os.environ._data) is a plain dict.
+    raw = getattr(os.environ, "_data", None)
+    if isinstance(raw, dict) and _ENCODED is not None:
+        return tuple(map(raw.get, _ENCODED))
+    return tuple(os.environ.get(name) for name in VARIABLES)
+
+
+try:
+    _ENCODED: tuple | None = tuple(os.environ.encodekey(name) for name in VARIABLES)
+except AttributeError:  # an os.environ without encodekey: read it the plain way
+    _ENCODED = None
+
+
 def current() -> Settings:
     """The settings now (cheap: recomputed only when an input changed)."""
     global _cache
-    key = (tuple(os.environ.get(name) for name in VARIABLES), _overrides.generation)
+    key = (_environment_key(), _overrides.generation)
     cached = _cache
     if cached is not None and cached[0] == key:
         return cached[1]

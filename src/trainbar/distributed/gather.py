@@ -99,7 +99,7 @@ class RankGatherer(Listener):
 
     # --- on the runtime's ticker: no I/O ----------------------------------------------------
 
-    def on_open(self, bar: Bar[Any] | None, now: float) -> None:
+    def on_open(self, bar: Bar[Any] | None, now: float, first: Any = None) -> None:
         if bar is not None and self._closed is not None and self._closed[0] >= bar.depth:
             self._closed = None  # the new bar takes the finished one's place
 

@@ -30,6 +30,7 @@ from trainbar.sinks.writer import DirectOutput, Output, QueuedOutput
 
 if TYPE_CHECKING:
     from trainbar.core.bar import Bar
+    from trainbar.core.snapshot import Snapshot
     from trainbar.runtime.runtime import Runtime
     from trainbar.sinks.file import AppendFile
 
@@ -108,13 +109,13 @@ class EventStream(Listener):
             **extra,
         )
 
-    def on_open(self, bar: Bar[Any] | None, now: float) -> None:
+    def on_open(self, bar: Bar[Any] | None, now: float, first: Snapshot | None = None) -> None:
         if bar is None:
             return
         with self._lock:
             bar_id = self._ids[bar] = next(self._next_id)
             self._live[bar_id] = [weakref.ref(bar), now + self.every]
-        snap = bar.snapshot(now)
+        snap = first if first is not None else bar.snapshot(now)
         options = display_options(snap, leave=bar.leave, delay=bar.delay)
         self._emit(self._bar_event("open", bar, now, snap, interval=self.every, display=options))
 

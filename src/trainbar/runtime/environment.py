@@ -44,7 +44,7 @@ def _detect(stream: Any, settings: _settings.Settings) -> str:
     # Before CI and TERM: a kernel run in CI (nbclient, papermill) still writes a notebook.
     if is_notebook_stream(stream):
         return NOTEBOOK
-    if not is_terminal(stream):
+    if not _is_terminal_cached(stream):
         return LOG
     if settings.dumb_terminal or settings.ci:
         return LOG
@@ -60,6 +60,21 @@ def is_terminal(stream: Any) -> bool:
         return bool(isatty())
     except Exception:  # noqa: BLE001
         return False
+
+
+_last_asked: tuple = (None, None, False)  # (stream, its isatty, the answer): bars share a stream
+
+
+def _is_terminal_cached(stream: Any) -> bool:
+    # isatty() is a system call (tens of microseconds on a pseudo-terminal) that every bar would
+    # make on the same stream; the answer is kept while the stream and its isatty are the same.
+    global _last_asked
+    isatty = getattr(stream, "isatty", None)
+    if _last_asked[0] is stream and _last_asked[1] == isatty:
+        return _last_asked[2]
+    answer = is_terminal(stream)
+    _last_asked = (stream, isatty, answer)
+    return answer
 
 
 def never_blocks(stream: Any) -> bool:

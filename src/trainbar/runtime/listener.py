@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from trainbar.core.bar import Bar
+    from trainbar.core.snapshot import Snapshot
 
 
 class Listener:
@@ -19,8 +20,8 @@ class Listener:
 
     interval = 1.0  # seconds between on_tick calls this listener needs, at most
 
-    def on_open(self, bar: Bar[Any] | None, now: float) -> None:
-        """A bar opened (its first state)."""
+    def on_open(self, bar: Bar[Any] | None, now: float, first: Snapshot | None = None) -> None:
+        """A bar opened; ``first`` is its state then (the call comes a little later)."""
 
     def on_close(self, bar: Bar[Any], now: float) -> None:
         """A bar closed (its final state)."""

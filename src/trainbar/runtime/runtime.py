@@ -43,6 +43,7 @@ from trainbar.distributed import leader as _leader
 from trainbar.render import fmt
 from trainbar.runtime import environment as _env
 from trainbar.runtime.channels import IDLE_INTERVAL, Channel, LogChannel, TerminalChannel, write_text
+from trainbar.runtime.listener import Listener
 from trainbar.runtime.node import Node
 from trainbar.sinks import encoder_for
 from trainbar.sinks import redirect as _redirect
@@ -115,10 +116,11 @@ class Runtime:
         """Start drawing and following a bar that ``open`` placed."""
         now = _clock.now()
         bar = node.bar()
-        if node.channel is not None and not node.channel.inline and bar is not None:
-            node.first = bar.snapshot(now)  # its opening line is drawn later, as it was now
+        if bar is not None and ((node.channel is not None and not node.channel.inline) or self._listeners):
+            node.first = bar.snapshot(now)  # its opening line and event are made later, as it was now
         with self.lock:
-            self._to_listeners("on_open", node.bar(), now)
+            if self._listeners:
+                self._inbox.append(partial(self._notify, "on_open", bar, now, first=node.first))
             self.watchdog.watch()
             channel = node.channel
             self._start_ticker(wake=channel is not None and channel.interval < self._sleeping)
@@ -354,13 +356,15 @@ class Runtime:
             with self.lock:
                 self._start_ticker(wake=True)
 
-    def _notify(self, event: str, *args: Any) -> None:
+    def _notify(self, event: str, *args: Any, **extra: Any) -> None:
         for listener in self.listeners():
             method = getattr(listener, event, None)
             if method is None:
                 continue
             try:
-                method(*args)
+                # What a Listener subclass declares it takes (the opening snapshot, say); a
+                # listener of any other shape gets the positional arguments only.
+                method(*args, **(extra if isinstance(listener, Listener) else {}))
             except Exception as error:  # noqa: BLE001 - a listener fault must never reach training
                 self.unsubscribe(listener)
                 warn(

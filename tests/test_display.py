@@ -39,6 +39,29 @@ def test_listener_sees_open_tick_write_and_close(manual):
     assert recorder.events[-1] == ("close", "train", 3)
 
 
+def test_a_listener_subclass_gets_the_opening_snapshot_and_a_duck_typed_one_does_not(manual):
+    from trainbar.runtime.listener import Listener
+
+    clock, display = manual
+
+    class Opening(Listener):
+        def __init__(self):
+            self.first = []
+
+        def on_open(self, bar, now, first=None):
+            self.first.append(first)
+
+    typed, duck = Opening(), Recorder()
+    display.subscribe(typed)
+    display.subscribe(duck)  # its on_open takes (bar, now) only: it must not get first=
+    b = trainbar.bar(total=5, initial=2, desc="typed", file=io.StringIO())
+    display.tick()
+    b.close()
+    assert typed.first[0] is not None and typed.first[0].n == 2
+    assert [e[0] for e in duck.events][:1] == ["open"]
+    assert isinstance(typed, Listener) and not isinstance(object(), Listener)
+
+
 def test_listener_follows_bars_even_when_display_is_off(manual, monkeypatch):
     monkeypatch.setenv("TRAINBAR_MODE", "off")
     clock, display = manual

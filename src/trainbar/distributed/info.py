@@ -117,11 +117,6 @@ def _slurm_step(environ) -> bool:
     return environ.get("SLURM_JOB_NAME", "") not in ("bash", "interactive")
 
 
-def from_environment(environ) -> RankInfo:
-    """The rank set of the first launcher family present in ``environ`` (pure, for tests)."""
-    return _read(environ)[0]
-
-
 def _read(environ) -> tuple:
     """(RankInfo, whether the launcher named the node itself rather than it being derived)."""
     for launcher, rank_name, world_name, local_name, local_world_name, node_names in _FAMILIES:

@@ -157,12 +157,6 @@ def _waiting_line(snap: Snapshot, indent: str, desc: str, width: int, colour: bo
     return indent + text + (f"{_YELLOW}{stall}{_RESET}" if stall and colour else stall)
 
 
-def _paint_status(status: str, colour: bool) -> str:
-    if status and colour:
-        return f"{_RED}{status}{_RESET}"
-    return status
-
-
 class _Graphic:
     """``{bar}`` in a tqdm ``bar_format``: fills the room left, or the width a spec gives."""
 

@@ -322,7 +322,7 @@ class Runtime:
     # listener.Listener). It is called on the ticker thread; one that raises is removed with
     # one warning.
 
-    def subscribe(self, listener: Any) -> None:
+    def subscribe(self, listener: Listener | Any) -> None:
         with self.lock:
             if listener not in self._listeners:
                 self._listeners.append(listener)
@@ -363,8 +363,9 @@ class Runtime:
                 continue
             try:
                 # What a Listener subclass declares it takes (the opening snapshot, say); a
-                # listener of any other shape gets the positional arguments only.
-                method(*args, **(extra if isinstance(listener, Listener) else {}))
+                # listener of any other shape gets the positional arguments only. Subclassing,
+                # not the structural isinstance: that cannot see whether on_open takes `first`.
+                method(*args, **(extra if Listener in type(listener).__mro__ else {}))
             except Exception as error:  # noqa: BLE001 - a listener fault must never reach training
                 self.unsubscribe(listener)
                 warn(

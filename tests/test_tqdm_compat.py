@@ -871,10 +871,12 @@ def test_positional_arguments_follow_tqdm(manual):
     assert last(stream).startswith("letters: 100% 3/3")
 
 
-def test_unknown_keyword_arguments_are_ignored(manual):
-    """Arguments tqdm forks or old versions took (``nested=True``...) do not crash."""
-    pbar = tqdm(range(3), nested=True, leave_on_close=True, file=io.StringIO())
-    assert list(pbar) == [0, 1, 2]
+def test_unknown_keyword_arguments_are_refused_as_tqdm_refuses_them(manual):
+    """tqdm raises TqdmKeyError for them (``nested=True`` included): a typo must not pass."""
+    from trainbar.compat.tqdm import TqdmKeyError
+
+    with pytest.raises(TqdmKeyError, match="leave_on_close"):
+        tqdm(range(3), nested=True, leave_on_close=True, file=io.StringIO())
 
 
 def test_disable_true_yields_everything_and_writes_nothing(manual):

@@ -21,6 +21,30 @@ from trainbar.render import fmt as _format
 from trainbar.runtime.output import write as _write
 
 
+class TqdmWarning(Warning):
+    """Base of tqdm's warnings, so a filter written for tqdm's works here too."""
+
+
+class TqdmExperimentalWarning(TqdmWarning, FutureWarning):
+    pass
+
+
+class TqdmDeprecationWarning(TqdmWarning, DeprecationWarning):
+    pass
+
+
+class TqdmMonitorWarning(TqdmWarning, RuntimeWarning):
+    pass
+
+
+class TqdmTypeError(TypeError):
+    pass
+
+
+class TqdmKeyError(KeyError, TypeError):
+    """An unknown keyword argument: a KeyError as in tqdm, and a TypeError as Python's own."""
+
+
 class tqdm(Bar):
     """tqdm's constructor and methods, drawn by trainbar."""
 
@@ -58,6 +82,8 @@ class tqdm(Bar):
         gui=False,
         **kwargs,
     ) -> None:
+        if kwargs:
+            raise TqdmKeyError(f"tqdm: unknown argument(s): {', '.join(sorted(kwargs))}")
         if total is None and iterable is not None:
             total = length(iterable)
             if total is None and hasattr(iterable, "shape"):
@@ -238,6 +264,37 @@ class tqdm(Bar):
     def __hash__(self) -> int:
         return id(self)
 
+    def __reversed__(self):
+        if self._iterable is None or (
+            not hasattr(self._iterable, "__reversed__") and not hasattr(self._iterable, "__getitem__")
+        ):
+            raise TypeError("'tqdm' object is not reversible")
+        forwards = self._iterable
+        self._iterable = reversed(forwards)  # type: ignore[call-overload]  # checked just above
+        try:
+            return self.__iter__()  # binds the reversed iterable now, before it is put back
+        finally:
+            self._iterable = forwards
+
+    def __contains__(self, item) -> bool:
+        # The iterable answers: testing membership must not count steps on the bar.
+        if self._iterable is None:
+            raise TypeError("argument of type 'tqdm' is not iterable")
+        return item in self._iterable
+
+    # tqdm orders bars by their screen position.
+    def __lt__(self, other) -> bool:
+        return self.pos < other.pos
+
+    def __le__(self, other) -> bool:
+        return self.pos <= other.pos
+
+    def __gt__(self, other) -> bool:
+        return self.pos > other.pos
+
+    def __ge__(self, other) -> bool:
+        return self.pos >= other.pos
+
     def __eq__(self, other) -> bool:
         return self is other
 
@@ -275,7 +332,8 @@ class tqdm(Bar):
 
     @classmethod
     def get_lock(cls):
-        if cls._lock is None:
+        # tqdm.contrib.concurrent deletes `_lock` from the class when it is done with it.
+        if getattr(cls, "_lock", None) is None:
             cls._lock = threading.RLock()
         return cls._lock
 

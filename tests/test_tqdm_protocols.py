@@ -1,0 +1,48 @@
+"""tqdm's container protocols, its lock after `del cls._lock`, and its error for unknown keywords."""
+
+import io
+
+import pytest
+
+from trainbar import tqdm
+from trainbar.compat.tqdm import TqdmKeyError
+
+
+def test_reversed_walks_the_iterable_backwards_and_counts():
+    bar = tqdm(range(4), file=io.StringIO())
+    assert list(reversed(bar)) == [3, 2, 1, 0]
+    assert bar.n == 4
+
+
+def test_reversed_without_an_iterable_is_a_type_error():
+    with pytest.raises(TypeError, match="not reversible"):
+        reversed(tqdm(total=3, file=io.StringIO()))
+
+
+def test_in_asks_the_iterable_and_does_not_advance_the_bar():
+    bar = tqdm(range(1000), file=io.StringIO())
+    assert 999 in bar and 1000 not in bar
+    assert bar.n == 0
+
+
+def test_bars_order_by_position_as_in_tqdm():
+    a, b = tqdm(total=1, position=0, file=io.StringIO()), tqdm(total=1, position=1, file=io.StringIO())
+    assert a < b and b > a and a <= b and b >= a
+    assert sorted([b, a]) == [a, b]
+
+
+def test_get_lock_survives_the_lock_being_deleted_as_tqdm_contrib_concurrent_does():
+    class Mine(tqdm):
+        pass
+
+    Mine.get_lock()
+    del Mine._lock
+    assert Mine.get_lock() is not None
+    del Mine._lock
+    assert hasattr(Mine.get_lock(), "acquire")
+
+
+def test_unknown_keyword_raises_tqdms_key_error_naming_it():
+    with pytest.raises(TqdmKeyError, match="colr"):
+        tqdm(total=3, colr="red", file=io.StringIO())
+    assert issubclass(TqdmKeyError, KeyError) and issubclass(TqdmKeyError, TypeError)

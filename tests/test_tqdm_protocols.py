@@ -46,3 +46,17 @@ def test_unknown_keyword_raises_tqdms_key_error_naming_it():
     with pytest.raises(TqdmKeyError, match="colr"):
         tqdm(total=3, colr="red", file=io.StringIO())
     assert issubclass(TqdmKeyError, KeyError) and issubclass(TqdmKeyError, TypeError)
+
+
+def test_the_constructors_display_arguments_read_back_as_in_tqdm():
+    bar = tqdm(
+        total=3, ascii=True, ncols=50, unit_scale=True, unit_divisor=1024,
+        bar_format="{l_bar}{bar}", colour="red", initial=1, delay=0.5, file=io.StringIO(),
+    )  # fmt: skip
+    read = {name: getattr(bar, name) for name in
+            ("ascii", "ncols", "unit_scale", "unit_divisor", "bar_format", "colour", "initial", "delay")}  # fmt: skip
+    assert read == {
+        "ascii": True, "ncols": 50, "unit_scale": True, "unit_divisor": 1024,
+        "bar_format": "{l_bar}{bar}", "colour": "red", "initial": 1, "delay": 0.5,
+    }  # fmt: skip
+    assert tqdm(total=3, unit_scale=2, file=io.StringIO()).unit_scale == 2

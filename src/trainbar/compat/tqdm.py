@@ -160,6 +160,31 @@ class tqdm(Bar):
     def leave(self, value) -> None:
         self._set_leave(value)
 
+    # What tqdm users read back of the constructor's arguments.
+    @property
+    def ascii(self):
+        return self._ascii
+
+    @property
+    def ncols(self):
+        return self._ncols
+
+    @property
+    def unit_scale(self):
+        return self._scale if self._scale != 1 else self._unit_scale
+
+    @property
+    def unit_divisor(self):
+        return self._unit_divisor
+
+    @property
+    def bar_format(self):
+        return self._bar_format
+
+    @property
+    def colour(self):
+        return self._colour
+
     @property
     def postfix(self):
         if self._raw_postfix is not None:

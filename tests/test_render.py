@@ -73,6 +73,16 @@ def test_bar_format_fields_and_bar_fill():
     assert _format.width(line) == 40
 
 
+def test_bar_format_eta_is_a_datetime_and_ncols_nrows_are_known_fields():
+    import datetime
+    import re
+
+    line = terminal_line(snap(bar_format="ends {eta:%H:%M} in {ncols} cols, rows {nrows}"), 60)
+    assert re.fullmatch(r"ends \d\d:\d\d in 60 cols, rows None", line), line
+    expected = datetime.datetime.now() + datetime.timedelta(seconds=snap().eta)
+    assert line[5:10] in {expected.strftime("%H:%M"), (expected - datetime.timedelta(minutes=1)).strftime("%H:%M")}
+
+
 def test_unknown_bar_format_field_falls_back_to_standard_layout():
     assert "450/1000" in terminal_line(snap(bar_format="{nonsense}"), 100)
 

@@ -6,9 +6,15 @@ numbers are what a person looks for, so they stay longest.
 
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING
+
 from trainbar.core.snapshot import DONE, INTERRUPTED, Snapshot
 from trainbar.render import fmt as _format
 from trainbar.render.plain import data_text, metrics_text, stall_text
+
+if TYPE_CHECKING:
+    import datetime
 
 UNICODE_BLOCKS = " ▏▎▍▌▋▊▉█"
 ASCII_BLOCKS = " 123456789#"
@@ -169,8 +175,8 @@ class _Graphic:
         return bar_graphic(self.fraction, max(columns, 0), self.charset)
 
 
-def format_fields(snap: Snapshot) -> dict:
-    """The names tqdm's ``bar_format`` understands, computed from a snapshot."""
+def format_fields(snap: Snapshot, width: int | None = None) -> dict:
+    """The names tqdm's ``bar_format`` understands, computed from a snapshot drawn in ``width``."""
     fraction = snap.fraction
     n_fmt = _format.count(snap.n, snap.unit_scale, snap.unit_divisor)
     total_fmt = "?" if snap.total is None else _format.count(snap.total, snap.unit_scale, snap.unit_divisor)
@@ -191,12 +197,22 @@ def format_fields(snap: Snapshot) -> dict:
         "postfix": (", " + postfix) if postfix else "", "unit": snap.unit,
         "unit_divisor": snap.unit_divisor, "percentage": percentage,
         "desc": snap.desc, "l_bar": f"{desc}{percentage:3.0f}%|", "r_bar": r_bar,
-        "eta": remaining, "colour": snap.colour or "",
+        "eta": _finish_time(snap.eta), "colour": snap.colour or "", "ncols": width, "nrows": None,
     }  # fmt: skip
 
 
+def _finish_time(eta: float | None) -> datetime.datetime:
+    # tqdm's `eta` is the wall-clock moment the bar should end (so `{eta:%H:%M}` works), and the
+    # epoch when that is unknown. Imported here: only a bar_format pays for datetime.
+    import datetime
+
+    if eta is None or not math.isfinite(eta) or eta > 1e9:
+        return datetime.datetime(1970, 1, 1)
+    return datetime.datetime.now() + datetime.timedelta(seconds=eta)
+
+
 def _custom_line(snap: Snapshot, width: int, unicode_ok: bool) -> str:
-    fields = format_fields(snap)
+    fields = format_fields(snap, width)
     fraction = snap.fraction or 0.0
     charset = _charset(snap, unicode_ok)
     template = "  " * snap.depth + snap.prefix + (snap.bar_format or "")

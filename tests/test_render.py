@@ -135,3 +135,13 @@ def test_no_sparkline_in_ascii_mode():
     """An ASCII bar gets no block characters at all."""
     line = terminal_line(snap(history=FALLING, ascii=True), 120)
     assert not set(_format.SPARK_BLOCKS) & set(line)
+
+
+def test_colour_names_and_hex_colours_paint_the_graphic_on_a_colour_terminal():
+    named = terminal_line(snap(colour="red"), 100, colour=True)
+    hexed = terminal_line(snap(colour="#00ff80"), 100, colour=True)
+    short = terminal_line(snap(colour="#0f8"), 100, colour=True)
+    assert "\x1b[31m" in named
+    assert "\x1b[38;2;0;255;128m" in hexed and hexed.count("\x1b[0m") == 1
+    assert "\x1b[38;2;0;255;136m" in short
+    assert "\x1b[" not in terminal_line(snap(colour="#00ff80"), 100, colour=False)

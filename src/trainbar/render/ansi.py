@@ -120,8 +120,9 @@ def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour
         room = min(_MAX_BAR, width - _format.width(indent + head + numbers + tail) - 3)
         if room >= _MIN_BAR:
             graphic = bar_graphic(fraction, room, _charset(snap, unicode_ok))
-            if colour and snap.colour in _COLOURS:
-                graphic = f"{_COLOURS[snap.colour]}{graphic}{_RESET}"
+            paint = _paint(snap.colour) if colour and snap.colour else ""
+            if paint:
+                graphic = f"{paint}{graphic}{_RESET}"
             return f"{indent}{head}|{graphic}| {numbers}{tail[: len(tail) - len(status)]}{shown_status}"
     # No room for the graphic: it goes first, then the metrics, then the description.
     line = f"{indent}{head} {numbers}" if head else f"{indent}{numbers}"
@@ -139,6 +140,14 @@ def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour
     if status and room >= _format.width(indent + numbers_only) - _format.width(times):
         return _format.truncate(indent + numbers_only, room) + shown_status
     return _format.truncate(indent + numbers_only + status, width)
+
+
+def _paint(name: str) -> str:
+    """The escape for a colour name, or a 24-bit one for a hex colour (as tqdm draws it)."""
+    if name in _COLOURS:
+        return _COLOURS[name]
+    rgb = _format.hex_colour(name)
+    return "\x1b[38;2;{};{};{}m".format(*rgb) if rgb else ""
 
 
 def _waiting_line(snap: Snapshot, indent: str, desc: str, width: int, colour: bool) -> str:

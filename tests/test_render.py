@@ -145,3 +145,8 @@ def test_colour_names_and_hex_colours_paint_the_graphic_on_a_colour_terminal():
     assert "\x1b[38;2;0;255;128m" in hexed and hexed.count("\x1b[0m") == 1
     assert "\x1b[38;2;0;255;136m" in short
     assert "\x1b[" not in terminal_line(snap(colour="#00ff80"), 100, colour=False)
+
+
+def test_bar_format_eta_is_the_epoch_when_the_estimate_is_unusable():
+    for eta in (None, -6.4e10, 1e300, float("nan"), float("inf")):
+        assert terminal_line(snap(eta=eta, bar_format="{eta:%Y}"), 20) == "1970"

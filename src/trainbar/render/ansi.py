@@ -6,7 +6,6 @@ numbers are what a person looks for, so they stay longest.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from trainbar.core.snapshot import DONE, INTERRUPTED, Snapshot
@@ -215,7 +214,7 @@ def _finish_time(eta: float | None) -> datetime.datetime:
     # epoch when that is unknown. Imported here: only a bar_format pays for datetime.
     import datetime
 
-    if eta is None or not math.isfinite(eta) or eta > 1e9:
+    if eta is None or not 0 <= eta <= 1e9:  # NaN fails the comparison too
         return datetime.datetime(1970, 1, 1)
     return datetime.datetime.now() + datetime.timedelta(seconds=eta)
 

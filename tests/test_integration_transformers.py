@@ -161,6 +161,13 @@ TORCHRUN_SCRIPT = SCRIPT_PRELUDE + """
     run = trainer("out", max_steps=8, logging_steps=4)
     run.train()
     sys.stderr.write(f"rank {run.args.process_index} finished\\n")
+    # Gloo's threads abort the process ("terminate called without an active exception") when
+    # the interpreter exits with the group still up; a real job tears it down like this.
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 """
 
 

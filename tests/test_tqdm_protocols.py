@@ -32,14 +32,16 @@ def test_bars_order_by_position_as_in_tqdm():
 
 
 def test_get_lock_survives_the_lock_being_deleted_as_tqdm_contrib_concurrent_does():
-    class Mine(tqdm):
-        pass
-
-    Mine.get_lock()
-    del Mine._lock
-    assert Mine.get_lock() is not None
-    del Mine._lock
-    assert hasattr(Mine.get_lock(), "acquire")
+    saved = tqdm.__dict__.get("_lock")
+    try:
+        # tqdm.contrib.concurrent's ensure_lock: set a lock on the class, then delete it.
+        tqdm.set_lock(tqdm.get_lock())
+        del tqdm._lock
+        assert hasattr(tqdm.get_lock(), "acquire")
+        del tqdm._lock  # get_lock() put one back on the class
+        assert hasattr(tqdm.get_lock(), "acquire")
+    finally:
+        tqdm._lock = saved
 
 
 def test_unknown_keyword_raises_tqdms_key_error_naming_it():

@@ -5,7 +5,10 @@ import sys
 
 import trainbar
 
-PINNED = ["Bar", "__version__", "bar", "configure", "flush", "log", "print", "rank_info", "tqdm", "trange", "write"]
+PINNED = [
+    "Bar", "__version__", "bar", "configure", "flush", "log", "patch_tqdm", "print", "rank_info", "tqdm", "trange",
+    "unpatch_tqdm", "write",
+]  # fmt: skip
 
 
 def test_all_is_pinned():

@@ -12,6 +12,7 @@
 integrations live in their own modules and load their framework only when used.
 """
 
+from trainbar.compat.patch import patch_tqdm, unpatch_tqdm
 from trainbar.compat.tqdm import tqdm, trange
 from trainbar.core.bar import Bar, bar
 from trainbar.distributed.info import rank_info
@@ -27,9 +28,11 @@ __all__ = [
     "configure",
     "flush",
     "log",
+    "patch_tqdm",
     "print",
     "rank_info",
     "tqdm",
     "trange",
+    "unpatch_tqdm",
     "write",
 ]

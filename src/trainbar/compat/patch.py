@@ -198,7 +198,7 @@ def _on_new_subclass(cls: type, **kwargs: Any) -> None:
 
 def _all_subclasses(root: type) -> list[type]:
     found: list[type] = []
-    todo = list(root.__subclasses__())
+    todo: list[type] = list(root.__subclasses__())
     while todo:
         cls = todo.pop()
         if cls not in found:

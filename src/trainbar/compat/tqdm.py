@@ -418,6 +418,14 @@ class tqdm(Bar):
         with cls(total=total, **tqdm_kwargs) as t:
             yield _CallbackIO(t.update, stream, method)
 
+    @classmethod
+    def pandas(cls, **tqdm_kwargs) -> None:
+        """``tqdm.pandas(**options)``: ``progress_apply``, ``progress_map``... on pandas objects,
+        each call counted on a bar of this class (see ``trainbar.compat.pandas``)."""
+        from trainbar.compat.pandas import register
+
+        register(cls, **tqdm_kwargs)
+
 
 class _AsText:
     """A raw postfix object: shown through ``str`` when drawn, as tqdm does, never as a number."""

@@ -1,4 +1,4 @@
-"""The command line: ``trainbar demo`` and ``trainbar watch``."""
+"""The command line: ``trainbar demo``, ``trainbar watch`` and ``trainbar run``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ def _parser() -> argparse.ArgumentParser:
     backend.add_argument("--torch", dest="use_torch", action="store_true", default=None, help="require PyTorch")
     backend.add_argument("--no-torch", dest="use_torch", action="store_false", help="use the pure-Python model")
     _add_watch(commands)
+    run = commands.add_parser(
+        "run", help="run a Python script (or -m module) with every tqdm bar in it drawn by trainbar"
+    )
+    run.add_argument("-m", dest="module", action="store_true", help="run TARGET as a module, as python -m does")
+    run.add_argument("target", metavar="TARGET", help="the script's path, or the module's name with -m")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="the program's own arguments")
     return parser
 
 
@@ -54,9 +60,27 @@ def main(argv: list | None = None) -> int:
             print("trainbar demo: --epochs must be at least 1", file=sys.stderr)
             return 2
         _demo.run(epochs=args.epochs, io_delay=0.0 if args.fast else 0.004, use_torch=args.use_torch)
+    elif args.command == "run":
+        _run_program(args.target, args.args, as_module=args.module)
     elif args.command == "watch":
         from trainbar.events import watch as _watch
 
         return _watch.run(args.files, sys.stdout, exit_when_done=args.exit_when_done,
                           stale_after=args.stale_after, poll=args.interval)  # fmt: skip
     return 0
+
+
+def _run_program(target: str, args: list, *, as_module: bool) -> None:
+    """Run a program as ``python`` would, after patching tqdm (its exit status is its own)."""
+    import os
+    import runpy
+
+    from trainbar.compat.patch import patch_tqdm
+
+    patch_tqdm()
+    sys.argv = [target, *args]
+    if as_module:
+        runpy.run_module(target, run_name="__main__", alter_sys=True)
+    else:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
+        runpy.run_path(target, run_name="__main__")

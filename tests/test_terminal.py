@@ -386,3 +386,36 @@ def test_bar_open_at_sys_exit_inside_loop_restores_cursor():
     assert not result.screen.cursor.hidden, result
     bars = bar_lines(result.lines, "train")
     assert len(bars) == 1 and "42/100" in bars[0], result
+
+
+FOREIGN_BAR = """
+import sys, time, trainbar
+from tqdm import tqdm  # not patched: its frames come through the stream as any program's would
+for epoch in trainbar.bar(range(2), desc="epoch"):
+    for _ in tqdm(range(20), desc=f"foreign{{epoch}}", file=sys.stderr, mininterval=0, ncols=60, leave={leave}):
+        time.sleep(0.02)
+    print(f"after {{epoch}}")
+"""
+
+
+@pytest.mark.parametrize("leave", [True, False])
+def test_foreign_carriage_return_frames_are_one_live_line(leave):
+    """A bar trainbar does not own, inside a live region: one line that updates in place while it
+    runs (never held back until its newline), and at most its final frame when it ends."""
+    pytest.importorskip("tqdm")
+    result = run_in_pty(FOREIGN_BAR.format(leave=leave), cols=100)
+    assert result.returncode == 0, result
+    live = set()
+    for screen in result.screens_after(REDRAW):
+        rows = [row.rstrip() for row in screen.display if row.strip()]
+        region = rows[next((i for i, row in enumerate(rows) if row.startswith("epoch:")), len(rows)) :]
+        foreign = [row for row in region if row.startswith("foreign")]
+        assert len(foreign) <= 1, rows  # never a dump of frames
+        live.update(re.findall(r"foreign\d: +(\d+)%", " ".join(foreign)))
+    assert len(live - {"100"}) >= 3, live  # seen moving while it ran
+    final = [row for row in result.lines if row.startswith("foreign")]
+    if leave:
+        assert [re.sub(r"\|.*", "", row) for row in final] == ["foreign0: 100%", "foreign1: 100%"], result
+    else:
+        assert final == [], result
+    assert [row for row in result.lines if row.startswith("after")] == ["after 0", "after 1"], result

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from trainbar.core import clock as _clock
 from trainbar.core.snapshot import Snapshot
 from trainbar.render.ansi import terminal_line
+from trainbar.render.fmt import sanitize, truncate
 from trainbar.render.plain import log_line
 from trainbar.runtime import environment as _env
 from trainbar.sinks import encoder_for, put
@@ -101,6 +102,14 @@ class TerminalChannel(Channel):
         self.unicode = _env.supports_unicode(stream)
         self.colour = _env.use_colour(stream)
         self.width = 0  # of the terminal when the region was last rendered
+        self.foreign: dict[int, str] = {}  # id(stream) -> the frame another program is redrawing
+
+    def show_foreign(self, key: int, frame: str | None) -> None:
+        """Draw another program's ``\\r``-redrawn line under the bars, or stop (None, or blank)."""
+        if frame:
+            self.foreign[key] = sanitize(frame)
+        else:
+            self.foreign.pop(key, None)
 
     def _line(self, snap: Snapshot) -> str:
         return terminal_line(snap, max(self.width - 1, 1), unicode_ok=self.unicode, colour=self.colour)
@@ -113,6 +122,7 @@ class TerminalChannel(Channel):
             snap = item.snapshot(now) if item.visible(now) else None
             if snap is not None:
                 lines.append(self._line(snap))
+        lines.extend(truncate(frame, max(self.width - 1, 1)) for frame in list(self.foreign.values()))
         return lines
 
     def tick(self, now: float) -> None:

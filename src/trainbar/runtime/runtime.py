@@ -229,6 +229,13 @@ class Runtime:
             held = self._pending.get(id(stream))
             # Routed while the proxies stay: a file has one writer at a time, ours or the program's.
             holding = drawing is not None or (_redirect.installed() and _file_identity(stream) in self._routed)
+            if holding and "\n" not in text and "\r" in text:
+                # Another program's progress frame: only the newest is kept, and it is drawn live.
+                frame = last_frame(("".join(held[1]) if held is not None else "") + text)
+                self._pending[id(stream)] = (stream, [frame], len(frame))
+                if isinstance(drawing, TerminalChannel):
+                    drawing.show_foreign(id(stream), frame)
+                return
             if holding and "\n" not in text and (held is None or held[2] + len(text) < MAX_HELD):
                 if held is None:
                     self._pending[id(stream)] = (stream, [text], len(text))
@@ -238,6 +245,10 @@ class Runtime:
                 return
             self._pending.pop(id(stream), None)
             text = "".join(held[1]) + text if held is not None else text
+            if holding and "\r" in text:
+                text = "\n".join(last_frame(line) for line in text.split("\n"))  # never frame by frame
+            if isinstance(drawing, TerminalChannel):
+                drawing.show_foreign(id(stream), None)
             if holding:
                 whole, newline, rest = text.rpartition("\n")
                 if newline and rest and len(rest) < MAX_HELD:
@@ -724,6 +735,13 @@ class Runtime:
         for output in held:
             output.release()
         self.lock.release()
+
+
+def last_frame(line: str) -> str:
+    """What a terminal shows of a line redrawn with carriage returns: its last frame. (A frame
+    of spaces is a bar that erased itself.)"""
+    frame = next((part for part in reversed(line.split("\r")) if part), "")
+    return frame if frame.strip() else ""
 
 
 def route_print(text: str, stream: Any) -> None:

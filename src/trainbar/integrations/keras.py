@@ -16,7 +16,7 @@ from trainbar.integrations.common import TRANSIENT_DELAY, Bars, advance, guarded
 
 keras = require("keras", extra="keras", what="Keras 3")
 
-__all__ = ["TrainbarCallback"]
+__all__ = ["TqdmCallback", "TrainbarCallback"]
 
 
 class TrainbarCallback(keras.callbacks.ProgbarLogger):  # type: ignore[name-defined]  # a module found at run time
@@ -128,3 +128,23 @@ class TrainbarCallback(keras.callbacks.ProgbarLogger):  # type: ignore[name-defi
     @guarded
     def on_predict_end(self, logs=None) -> None:
         self._bars.close("predict")
+
+
+class TqdmCallback(TrainbarCallback):
+    """``tqdm.keras.TqdmCallback``'s name and arguments, drawn by trainbar: moving over is
+    ``from trainbar.keras import TqdmCallback``.
+
+    ``verbose``: as in tqdm, ``2`` keeps each epoch's batch bar when it ends; ``0`` and ``1``
+    keep only the epochs bar (``0`` still shows the batch bar while the epoch runs: it costs the
+    training loop nothing). ``file=`` says where the bars go.
+
+    Accepted and ignored: ``epochs``, ``data_size`` and ``batch_size`` (Keras tells the callback
+    the epochs and steps when ``fit`` starts), ``tqdm_class`` and any other tqdm keyword (trainbar
+    draws the bars). Unlike tqdm's callback, Keras draws no bar of its own beside it, whatever
+    ``fit``'s ``verbose``.
+    """
+
+    def __init__(
+        self, epochs=None, data_size=None, batch_size=None, verbose=1, tqdm_class=None, *, file=None, **tqdm_kwargs
+    ) -> None:
+        super().__init__(file=file, leave=verbose == 2)

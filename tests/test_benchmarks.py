@@ -59,3 +59,11 @@ def test_runtime_costs_benchmark_compares_open_close_and_write():
         assert heading in result.stdout
     rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith(("open", "close", "write"))]
     assert len(rows) == 6 and all(float(row[1]) > 0 for row in rows)
+
+
+def test_patched_tqdm_benchmark_prints_both_ratios():
+    pytest.importorskip("tqdm")
+    result = run("patched_tqdm.py", "--quick")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith(("bar.update", "for x"))]
+    assert len(rows) == 2 and all(row[-1].endswith("x") and float(row[-1][:-1]) > 0 for row in rows)

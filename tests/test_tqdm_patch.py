@@ -115,8 +115,8 @@ def test_async_iteration_of_tqdm_asyncio(manual, patched):
 def test_unknown_arguments_still_raise_tqdms_error(manual, patched):
     from trainbar.compat.tqdm import TqdmKeyError
 
-    with pytest.raises(TqdmKeyError, match="nested"):
-        EARLY_STD(total=1, nested=True)
+    with pytest.raises(TqdmKeyError, match="bogus"):
+        EARLY_STD(total=1, bogus=True)
 
 
 def test_idempotent_and_unpatch_puts_tqdm_back(manual):

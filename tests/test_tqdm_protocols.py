@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from conftest import FakeTerminal
 
 from trainbar import tqdm
 from trainbar.compat.tqdm import TqdmKeyError
@@ -62,3 +63,56 @@ def test_the_constructors_display_arguments_read_back_as_in_tqdm():
         "bar_format": "{l_bar}{bar}", "colour": "red", "initial": 1, "delay": 0.5,
     }  # fmt: skip
     assert tqdm(total=3, unit_scale=2, file=io.StringIO()).unit_scale == 2
+
+
+# --- found by tqdm's own test suite (benchmarks/tqdm_suite.py, docs/tqdm_suite.md) ------------------
+
+
+class TotalTime(tqdm):
+    """tqdm's documented way to add a ``bar_format`` field: extend ``format_dict``."""
+
+    @property
+    def format_dict(self):
+        d = super().format_dict
+        total_time = d["elapsed"] * (d["total"] or 0) / max(d["n"], 1)
+        d.update(total_time=self.format_interval(total_time) + " in total")
+        return d
+
+
+def test_a_subclass_format_dict_field_is_drawn(manual):
+    """tqdm's test_custom_format: the field a subclass's ``format_dict`` adds is drawn on the
+    terminal and in ``str()``, instead of the bar falling back to the default layout."""
+    clock, display = manual
+    terminal = FakeTerminal(80)
+    bar = TotalTime(total=10, bar_format="{total_time}: {percentage:.0f}%|{bar}{r_bar}", file=terminal)
+    clock.advance(2.0)
+    bar.update(5)
+    display.tick()
+    assert "00:04 in total: 50%|" in terminal.getvalue()
+    assert str(bar).startswith("00:04 in total: 50%|")
+    bar.close()
+
+
+def test_a_subclass_format_dict_that_raises_shows_its_fields_as_unknown(manual):
+    """The drawing thread calls the subclass's code: if it raises, the fields it adds read ``?``
+    (whatever their spec) and the bar goes on being drawn, the next frame as it should be."""
+    clock, display = manual
+    terminal = FakeTerminal(80)
+    failures = [RuntimeError("first frame")]
+
+    class Flaky(TotalTime):
+        @property
+        def format_dict(self):
+            if failures:
+                raise failures.pop()
+            return super().format_dict
+
+    bar = Flaky(total=10, bar_format="{total_time:>20} {percentage:.0f}%", file=terminal)
+    bar.update(5)
+    display.tick()
+    assert "? 50%" in terminal.getvalue()
+    clock.advance(1.0)
+    bar.update(1)
+    display.tick()
+    assert "00:01 in total 60%" in terminal.getvalue()
+    bar.close()

@@ -346,7 +346,19 @@ class tqdm(Bar):
             snap = _scaled(snap, self._scale)
         if snap.bar_format and self._raw_postfix is not None and not isinstance(self._raw_postfix, str):
             snap = snap.replace(bar_format=_bind_postfix(snap.bar_format, self._raw_postfix))
+        if snap.bar_format and type(self).format_dict is not tqdm.format_dict:
+            snap = snap.replace(fields=self._own_fields(snap.bar_format))
         return snap
+
+    def _own_fields(self, bar_format: str) -> tuple:
+        """The fields a subclass's ``format_dict`` adds (tqdm's way to extend ``bar_format``),
+        read now, on the drawing thread: if that code raises, its fields show as ``?``."""
+        try:
+            return _extra_fields(self.format_dict)
+        except Exception:  # noqa: BLE001 - the user's code must never stop the drawing thread
+            from trainbar.render.ansi import FIELD_NAMES, UNKNOWN
+
+            return tuple((name, UNKNOWN) for name in _template_names(bar_format) if name not in FIELD_NAMES)
 
     # --- class-level helpers tqdm users call --------------------------------------------
 
@@ -389,7 +401,10 @@ class tqdm(Bar):
         n, total, elapsed, ncols=None, prefix="", ascii=False, unit="it", unit_scale=False, rate=None,
         bar_format=None, postfix=None, unit_divisor=1000, initial=0, colour=None, **extra,
     ) -> str:  # fmt: skip
-        """One bar line from raw values, as tqdm's ``format_meter``."""
+        """One bar line from raw values, as tqdm's ``format_meter``; ``extra`` keywords (what a
+        subclass's ``format_dict`` adds) are fields a ``bar_format`` may name."""
+        if total is not None and total == float("inf"):
+            total = None  # tqdm's "unknown", as for the constructor
         if rate is None and elapsed:
             rate = (n - initial) / elapsed
         eta = (total - n) / rate if rate and total is not None else None
@@ -405,7 +420,7 @@ class tqdm(Bar):
         snap = Snapshot(
             desc=_format.sanitize(prefix), n=n, total=total, elapsed=elapsed, rate=rate, eta=eta,
             unit=unit, unit_scale=bool(unit_scale) and scale == 1, unit_divisor=unit_divisor, metrics=metrics,
-            ascii=ascii, ncols=ncols, bar_format=bar_format,
+            ascii=ascii, ncols=ncols, bar_format=bar_format, fields=_extra_fields(extra),
         )  # fmt: skip
         return terminal_line(_scaled(snap, scale) if scale != 1 else snap, ncols or 80)
 
@@ -437,6 +452,28 @@ class _AsText:
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+# tqdm's own format_dict keys: the inputs of format_meter, never extra bar_format fields.
+_FORMAT_DICT_KEYS = frozenset((
+    "n", "total", "elapsed", "ncols", "nrows", "prefix", "ascii", "unit", "unit_scale", "rate", "bar_format",
+    "postfix", "unit_divisor", "initial", "colour",
+))  # fmt: skip
+
+
+def _extra_fields(values) -> tuple:
+    return tuple((str(k), v) for k, v in values.items() if k not in _FORMAT_DICT_KEYS)
+
+
+def _template_names(template: str) -> list:
+    """The field names a format string uses (``total_time`` for ``{total_time[0]:>8}``)."""
+    import string
+
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field]
+    except ValueError:
+        return []
+    return [field.split(".")[0].split("[")[0] for field in fields]
 
 
 def _blank(postfix) -> bool:

@@ -25,6 +25,8 @@ class Snapshot(NamedTuple):
     ``body``: in the step), ``waiting`` is true until the first item arrives, ``stalled`` is how
     many seconds the watchdog has seen no progress for (``None`` when not stalled), and
     ``reason`` says why an interrupted bar stopped (``SIGTERM``), when trainbar knows.
+    ``fields`` are extra ``bar_format`` fields as (name, value) pairs, read when the snapshot was
+    taken: what a tqdm subclass's ``format_dict`` adds.
     """
 
     desc: str = ""
@@ -53,6 +55,7 @@ class Snapshot(NamedTuple):
     waiting: bool = False
     stalled: float | None = None
     reason: str | None = None
+    fields: tuple[tuple[str, Any], ...] = ()
 
     def replace(self, **changes: Any) -> Snapshot:
         return self._replace(**changes)

@@ -86,8 +86,8 @@ def terminal_line(snap: Snapshot, width: int, *, unicode_ok: bool = True, colour
     if snap.bar_format:
         try:
             return _custom_line(snap, width, unicode_ok)
-        except (KeyError, ValueError, IndexError, AttributeError, TypeError):
-            pass  # a bar_format naming fields we lack falls back to the standard layout
+        except Exception:  # noqa: BLE001 - a user's field value may raise anything when formatted
+            pass  # a bar_format naming fields we lack, or that they do not fit, falls back to the standard layout
     indent = "  " * snap.depth + snap.prefix
     desc = f"{snap.desc}{snap.desc_separator}" if snap.desc else ""
     if snap.waiting:
@@ -183,8 +183,36 @@ class _Graphic:
         return bar_graphic(self.fraction, max(columns, 0), self.charset)
 
 
+class _Unknown:
+    """A ``bar_format`` field whose value could not be read: ``?`` whatever its spec or index."""
+
+    def __format__(self, spec: str) -> str:
+        return "?"
+
+    def __getitem__(self, key: object) -> _Unknown:
+        return self
+
+    def __getattr__(self, name: str) -> _Unknown:
+        return self
+
+    def __repr__(self) -> str:
+        return "?"
+
+
+UNKNOWN = _Unknown()
+
+# Every name format_fields gives (and {bar}): a bar_format field outside these is the user's own.
+FIELD_NAMES = frozenset((
+    "n", "n_fmt", "total", "total_fmt", "elapsed", "elapsed_s", "remaining", "remaining_s", "rate", "rate_fmt",
+    "rate_noinv", "rate_noinv_fmt", "rate_inv", "rate_inv_fmt", "postfix", "unit", "unit_divisor", "percentage",
+    "desc", "l_bar", "r_bar", "eta", "colour", "ncols", "nrows", "bar",
+))  # fmt: skip
+
+
 def format_fields(snap: Snapshot, width: int | None = None) -> dict:
-    """The names tqdm's ``bar_format`` understands, computed from a snapshot drawn in ``width``."""
+    """The names tqdm's ``bar_format`` understands, computed from a snapshot drawn in ``width``,
+    then the snapshot's own ``fields`` (a tqdm subclass's ``format_dict`` additions), which win
+    as tqdm's ``format_meter`` lets them."""
     fraction = snap.fraction
     n_fmt = _format.count(snap.n, snap.unit_scale, snap.unit_divisor)
     total_fmt = "?" if snap.total is None else _format.count(snap.total, snap.unit_scale, snap.unit_divisor)
@@ -206,6 +234,7 @@ def format_fields(snap: Snapshot, width: int | None = None) -> dict:
         "unit_divisor": snap.unit_divisor, "percentage": percentage,
         "desc": snap.desc, "l_bar": f"{desc}{percentage:3.0f}%|", "r_bar": r_bar,
         "eta": _finish_time(snap.eta), "colour": snap.colour or "", "ncols": width, "nrows": None,
+        **dict(snap.fields),
     }  # fmt: skip
 
 

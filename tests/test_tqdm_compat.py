@@ -872,11 +872,25 @@ def test_positional_arguments_follow_tqdm(manual):
 
 
 def test_unknown_keyword_arguments_are_refused_as_tqdm_refuses_them(manual):
-    """tqdm raises TqdmKeyError for them (``nested=True`` included): a typo must not pass."""
+    """tqdm raises TqdmKeyError for them: a typo must not pass."""
     from trainbar.compat.tqdm import TqdmKeyError
 
     with pytest.raises(TqdmKeyError, match="leave_on_close"):
-        tqdm(range(3), nested=True, leave_on_close=True, file=io.StringIO())
+        tqdm(range(3), leave_on_close=True, file=io.StringIO())
+
+
+def test_nested_is_refused_with_tqdms_deprecation_written_to_the_file(manual, real):
+    """``nested=True`` raises TqdmDeprecationWarning, its message written to the bar's file, as in
+    tqdm (tqdm's suite: test_deprecated_nested); not a TqdmKeyError, even beside a typo."""
+    from trainbar.compat.tqdm import TqdmDeprecationWarning
+
+    ours, theirs = io.StringIO(), io.StringIO()
+    with pytest.raises(TqdmDeprecationWarning):
+        tqdm(total=2, nested=True, leave_on_close=True, file=ours)
+    with pytest.raises(Warning):
+        real(total=2, nested=True, leave_on_close=True, file=theirs)
+    assert ours.getvalue() == theirs.getvalue()
+    assert "`nested` is deprecated and automated.\nUse `position` instead" in ours.getvalue()
 
 
 def test_disable_true_yields_everything_and_writes_nothing(manual):

@@ -116,3 +116,60 @@ def test_a_subclass_format_dict_that_raises_shows_its_fields_as_unknown(manual):
     display.tick()
     assert "00:01 in total 60%" in terminal.getvalue()
     bar.close()
+
+
+def test_tqdm_warnings_write_their_message_to_fp_write():
+    """tqdm's test_deprecation_exception: ``TqdmWarning(msg, fp_write=f.write)`` writes the message."""
+    from trainbar.compat.tqdm import TqdmDeprecationWarning
+
+    stream = io.StringIO()
+    with pytest.raises(TqdmDeprecationWarning):
+        raise TqdmDeprecationWarning("Test!", fp_write=stream.write)
+    assert stream.getvalue() == "\nTqdmDeprecationWarning: Test!\n"
+    with pytest.raises(TqdmDeprecationWarning, match="Test!"):
+        raise TqdmDeprecationWarning("Test!", fp_write=None)
+
+
+def test_external_write_mode_makes_the_lock_again_after_del(manual):
+    """tqdm's test_external_write: ``del tqdm._lock`` then ``external_write_mode()`` works, holding
+    a lock that ``get_lock()`` made again."""
+    saved = tqdm.__dict__.get("_lock")
+    try:
+        for _ in range(2):
+            tqdm.get_lock()
+            del tqdm._lock
+            with tqdm.external_write_mode(file=io.StringIO()):
+                assert tqdm._lock is not None
+    finally:
+        tqdm._lock = saved
+
+
+def test_unknown_colour_is_tqdms_warning():
+    """tqdm's test_colour_unknown: an unknown colour warns with TqdmWarning, 'Unknown colour'."""
+    from trainbar.compat.tqdm import TqdmWarning
+
+    with pytest.warns(TqdmWarning, match=r"Unknown colour \(charm\)"):
+        bar = tqdm(total=1, colour="charm", file=io.StringIO())
+    assert bar.colour is None
+    bar.close()
+
+
+def test_ascii_none_reads_back_what_the_stream_gets():
+    """``ascii=None`` reads back as tqdm's: True where the stream cannot take block characters."""
+    ascii_stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    assert tqdm(total=1, ascii=None, file=ascii_stream).ascii is True
+    assert tqdm(total=1, ascii=None, file=io.TextIOWrapper(io.BytesIO(), encoding="utf-8")).ascii is False
+    assert tqdm(total=1, ascii=False, file=ascii_stream).ascii is False
+
+
+def test_format_helpers_give_tqdms_text():
+    """tqdm's test_format_num and test_format_interval (negative spans), format_sizeof past zetta
+    and format_meter with an infinite total, as tqdm gives them."""
+    real = pytest.importorskip("tqdm").tqdm
+    for n in (1337, 10**6, 1239876, 0.00001234, -0.1234, 0.5, 1e100):
+        assert tqdm.format_num(n) == real.format_num(n)
+    for t in (-1, -60, -3599, 0, 59.9, 6160):
+        assert tqdm.format_interval(t) == real.format_interval(t)
+    for value in (10**24 - 1, 10**25, 10**27 - 1, -(10**26)):
+        assert tqdm.format_sizeof(value, "B") == real.format_sizeof(value, "B")
+    assert tqdm.format_meter(5, float("inf"), 1) == tqdm.format_meter(5, None, 1) == "5it [00:01, 5.00it/s]"

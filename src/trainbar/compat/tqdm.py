@@ -9,6 +9,7 @@ Differences a user can rely on: nothing here forces a redraw (``refresh=True`` a
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import warnings
 
@@ -22,7 +23,16 @@ from trainbar.runtime.output import write as _write
 
 
 class TqdmWarning(Warning):
-    """Base of tqdm's warnings, so a filter written for tqdm's works here too."""
+    """Base of tqdm's warnings, so a filter written for tqdm's works here too.
+
+    As in tqdm, ``fp_write`` (a ``write`` function) gets the message as a line of its own.
+    """
+
+    def __init__(self, msg, fp_write=None, *args, **kwargs) -> None:
+        if fp_write is not None:
+            fp_write("\n" + self.__class__.__name__ + ": " + str(msg).rstrip() + "\n")
+        else:
+            super().__init__(msg, *args, **kwargs)
 
 
 class TqdmExperimentalWarning(TqdmWarning, FutureWarning):
@@ -82,6 +92,11 @@ class tqdm(Bar):
         gui=False,
         **kwargs,
     ) -> None:
+        if "nested" in kwargs:  # tqdm's answer to its old argument, whatever else is passed
+            raise TqdmDeprecationWarning(
+                "`nested` is deprecated and automated.\nUse `position` instead for manual control.\n",
+                fp_write=getattr(file, "write", sys.stderr.write),
+            )
         if kwargs:
             raise TqdmKeyError(f"tqdm: unknown argument(s): {', '.join(sorted(kwargs))}")
         if total is None and iterable is not None:
@@ -90,9 +105,16 @@ class tqdm(Bar):
                 total = getattr(iterable, "shape", (None,))[0]
         try:
             colour = check_colour(colour)
-        except (TypeError, ValueError) as error:
-            warnings.warn(f"{error}; the bar is drawn in the default colour", RuntimeWarning, stacklevel=2)
+        except (TypeError, ValueError):
+            # tqdm's warning, in its class (a filter for TqdmWarning catches it) and its words.
+            warnings.warn(
+                f"Unknown colour ({colour}); valid choices: [hex (#00ff00), BLACK, RED, GREEN, YELLOW, BLUE, "
+                "MAGENTA, CYAN, WHITE]; the bar is drawn in the default colour",
+                TqdmWarning,
+                stacklevel=2,
+            )
             colour = None
+        self._ascii_given = ascii
         self._scale = _numeric_scale(unit_scale)
         self._raw_postfix = None
         super().__init__(
@@ -163,6 +185,11 @@ class tqdm(Bar):
     # What tqdm users read back of the constructor's arguments.
     @property
     def ascii(self):
+        if self._ascii_given is None:
+            # tqdm's ascii=None: decided by the stream, as the bar is drawn (no unicode: ASCII).
+            from trainbar.runtime.environment import supports_unicode
+
+            return not supports_unicode(self.fp if self.fp is not None else sys.stderr)
         return self._ascii
 
     @property
@@ -379,22 +406,33 @@ class tqdm(Bar):
         cls._lock = lock
 
     @classmethod
+    @contextlib.contextmanager
     def external_write_mode(cls, file=None, nolock=False):
-        import contextlib
-
-        return contextlib.nullcontext()
+        """Holds tqdm's lock (made again if it was deleted, as tqdm does) while the caller
+        writes; trainbar's display keeps its bars clear of the text by itself."""
+        if nolock:
+            yield
+            return
+        with cls.get_lock():
+            yield
 
     @staticmethod
     def format_sizeof(num, suffix="", divisor=1000) -> str:
+        if abs(num) >= 999.5 * float(divisor) ** 7:  # past zetta tqdm writes one decimal of yotta
+            return f"{num / float(divisor) ** 8:3.1f}Y{suffix}"
         return _format.si(num, divisor) + suffix
 
     @staticmethod
     def format_interval(t) -> str:
-        return _format.duration(t)
+        """``[H:]MM:SS`` with tqdm's sign for a negative span; from a day on, ``1d 01:00:00``."""
+        return ("-" if t < 0 else "") + _format.duration(abs(t))
 
     @staticmethod
     def format_num(n) -> str:
-        return _format.number(n)
+        """tqdm's compact number: three significant digits where that is shorter than ``str``."""
+        short = f"{n:.3g}".replace("e+0", "e+").replace("e-0", "e-")
+        full = str(n)
+        return short if len(short) < len(full) else full
 
     @staticmethod
     def format_meter(

@@ -173,3 +173,25 @@ def test_format_helpers_give_tqdms_text():
     for value in (10**24 - 1, 10**25, 10**27 - 1, -(10**26)):
         assert tqdm.format_sizeof(value, "B") == real.format_sizeof(value, "B")
     assert tqdm.format_meter(5, float("inf"), 1) == tqdm.format_meter(5, None, 1) == "5it [00:01, 5.00it/s]"
+
+
+def test_a_postfix_dict_given_to_the_constructor_is_sorted_as_tqdm_sorts_it():
+    """tqdm's test_postfix: ``postfix={...}`` is ``set_postfix(**postfix)``, keys sorted."""
+    real = pytest.importorskip("tqdm").tqdm
+    postfix = {"float": 0.321034, "gen": 543, "str": "h", "lst": [2]}
+    shown = []
+    for cls in (tqdm, real):
+        bar = cls(total=10, postfix=postfix, file=io.StringIO())
+        shown.append(bar.postfix)
+        bar.close()
+    assert shown[0] == shown[1] == "float=0.321, gen=543, lst=[2], str=h"
+
+
+def test_l_bar_of_a_bar_without_total_has_no_percentage():
+    """``{l_bar}`` with no total is the description and ``|``, as in tqdm: no ``0%`` for an
+    unknown total."""
+    real = pytest.importorskip("tqdm").tqdm
+    for prefix in ("", "load"):
+        assert tqdm.format_meter(7, None, 2, prefix=prefix, bar_format="{l_bar}") == real.format_meter(
+            7, None, 2, prefix=prefix, bar_format="{l_bar}"
+        )

@@ -147,7 +147,9 @@ class tqdm(Bar):
         self.fp = file
         self.last_print_n = self._initial
         if postfix is not None:
-            if isinstance(postfix, dict):
+            if isinstance(postfix, dict) and all(isinstance(key, str) for key in postfix):
+                self.set_postfix(**postfix)  # keywords, sorted as tqdm sorts them
+            elif isinstance(postfix, dict):
                 self.set_postfix(postfix)
             else:
                 self.postfix = postfix

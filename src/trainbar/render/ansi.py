@@ -232,7 +232,7 @@ def format_fields(snap: Snapshot, width: int | None = None) -> dict:
         "rate_inv": inv, "rate_inv_fmt": f"{_format.number(inv)}s/{snap.unit}" if inv else "?",
         "postfix": (", " + postfix) if postfix else "", "unit": snap.unit,
         "unit_divisor": snap.unit_divisor, "percentage": percentage,
-        "desc": snap.desc, "l_bar": f"{desc}{percentage:3.0f}%|", "r_bar": r_bar,
+        "desc": snap.desc, "l_bar": f"{desc}|" if snap.total is None else f"{desc}{percentage:3.0f}%|", "r_bar": r_bar,
         "eta": _finish_time(snap.eta), "colour": snap.colour or "", "ncols": width, "nrows": None,
         **dict(snap.fields),
     }  # fmt: skip

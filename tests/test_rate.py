@@ -3,6 +3,7 @@
 import io
 import math
 import random
+import re
 
 import pytest
 
@@ -321,3 +322,54 @@ def test_tqdm_format_dict_of_an_epoch_bar_keeps_its_rate(manual):
     assert outer.format_dict["rate"] == pytest.approx(0.1)
     display.tick()
     assert outer.eta is not None
+
+
+# --- one bar, one rate: the final line's rate does not depend on the output mode ------------------
+
+
+def _slow_first_item(clock):
+    clock.advance(3.0)  # compilation, workers starting: the first item takes 3 s
+    yield 0
+    for i in range(1, 16):
+        clock.advance(0.1)
+        yield i
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["log file", "terminal"])
+@pytest.mark.parametrize("ticks", [False, True], ids=["no redraw before the end", "a redraw every step"])
+def test_a_finished_bar_reports_its_average_over_the_steps_it_timed(manual, terminal, ticks):
+    """Fifteen steps of 0.1 s after a 3 s first item: 10 it/s, however often it was drawn."""
+    from conftest import FakeTerminal
+
+    clock, display = manual
+    stream = FakeTerminal() if terminal else io.StringIO()
+    b = trainbar.bar(_slow_first_item(clock), desc="train", file=stream)
+    for _ in b:
+        if ticks:
+            display.tick()
+    display.tick()
+    assert b.rate == pytest.approx(10.0)
+    shown = re.findall(r"([\d.]+)it/s", stream.getvalue())
+    assert float(shown[-1]) == pytest.approx(10.0), stream.getvalue()  # the final line's
+
+
+def test_a_finished_bar_with_a_hiccup_reports_the_same_rate_in_every_mode(manual):
+    """An undeclared pause in the middle counts in the final average, drawn or not drawn."""
+    from conftest import FakeTerminal
+
+    clock, display = manual
+    rates = []
+    for stream, ticks in ((io.StringIO(), False), (FakeTerminal(), True)):
+
+        def steps():
+            for i in range(40):
+                clock.advance(5.0 if i == 20 else 0.1)
+                yield i
+
+        b = trainbar.bar(steps(), file=stream)
+        for _ in b:
+            if ticks:
+                display.tick()
+        rates.append(b.rate)
+    assert rates[0] == pytest.approx(rates[1])
+    assert rates[0] == pytest.approx(39 / (38 * 0.1 + 5.0))

@@ -288,9 +288,17 @@ class Bar(Counter, Generic[T]):
 
     @property
     def rate(self) -> float | None:
-        """Items per second over the recent window, or None before the first item."""
+        """Items per second: over the recent window while running, and once finished, the average
+        over the steps it timed (the first one left out). None before the first item."""
         now = self._end if self._end is not None else _clock.now()
-        return self._estimator.rate(now, self._estimator.known_progress(self._n))
+        return self._rate(now, self._estimator.known_progress(self._n))
+
+    def _rate(self, now: float, progress: float) -> float | None:
+        # Running: the recent speed. Finished: the average over the steps it timed, so a bar's
+        # final rate is the same whatever drew it, and however often.
+        if self._status == RUNNING:
+            return self._estimator.rate(now, progress)
+        return self._estimator.average_rate(now, progress)
 
     @property
     def eta(self) -> float | None:
@@ -377,7 +385,7 @@ class Bar(Counter, Generic[T]):
             n=self._n,
             total=self._total,
             elapsed=now - self._start,
-            rate=self._estimator.rate(now, progress),
+            rate=self._rate(now, progress),
             eta=self._estimator.eta(now, progress, self._total),
             unit=fmt.sanitize(self._unit[:MAX_DESC_CHARS]),
             unit_scale=self._unit_scale,

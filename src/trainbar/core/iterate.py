@@ -151,9 +151,14 @@ def _timed(bar, iterator, walk: _Walk, limit: int):
         if previous is not None:
             # A step runs from one request for an item to the next: its wait, then its body.
             steps.append(asked - previous)
-            if bar._n - bar._initial > 1:  # the first step (workers starting up) is left out
+            done = bar._n - bar._initial
+            # The first step (workers starting up) is left out, and so are steps too short to
+            # time: two clock reads would be a good part of what they measure.
+            if done > 1 and asked - previous >= FAST_STEP:
                 bar._step_time += asked - previous
                 bar._data_wait += previous_wait
+            elif done == 1:
+                bar._estimator.first_step(asked, bar._n)
         bar._where = "data"
         try:
             item = next(iterator)

@@ -22,6 +22,9 @@ estimation. Each time progress has moved, the stretch since the previous move be
   spiking the estimate, and a pause that does not come back fades out of the ETA;
 * time already spent on the current step (or pause) counts down from the ETA, up to what the
   step (or a pause) usually takes, so the ETA moves between updates.
+* a finished bar's rate is its average from the first completed item to its end (pauses
+  left out, hiccups in): one number, the same whatever drew the bar and how often. A loop
+  tells the estimator exactly when its first item completed (``first_step``).
 
 An outer bar's progress includes the progress of its innermost open child bar (epoch 3 of 10
 plus 40% of the current epoch is 3.4), so an epoch bar's ETA moves during an epoch.
@@ -259,6 +262,27 @@ class RateEstimator:
                 running, done = self._first[0], self._first[1] - self._start_n
                 per_item = running / done if running > 0 and done > 0 else None
             return 1.0 / per_item if per_item else None
+
+    def first_step(self, t: float, p: float) -> None:
+        """The loop itself saw its first item complete at ``t``: the timeline starts there,
+        exactly, rather than at the display's next sample of it."""
+        with self._lock:
+            if self._first is None and p > self._last_p:
+                self._observe(t, p)
+
+    def average_rate(self, t: float, p: float) -> float | None:
+        """Items per second from the first completed item to ``t``, pauses left out, hiccups in:
+        the one rate a finished bar reports, whatever its display's cadence was."""
+        with self._lock:
+            self._sample(t, p)
+            first = self._first
+            if first is None:
+                return None
+            running = self._running(t)
+            if p > first[1] and running > first[0]:
+                return (p - first[1]) / (running - first[0])
+            done = first[1] - self._start_n  # only the first step is known: its speed is all there is
+            return done / first[0] if first[0] > 0 and done > 0 else None
 
     def eta(self, t: float, p: float, total: float | None) -> float | None:
         """Seconds left, or None when the total or the speed is unknown."""

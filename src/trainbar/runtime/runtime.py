@@ -38,6 +38,7 @@ from trainbar import _settings
 from trainbar._warnings import warn, warn_once
 from trainbar.core import clock as _clock
 from trainbar.core import metrics as _metrics
+from trainbar.core import timing as _timing
 from trainbar.core.rate import observe_bars
 from trainbar.distributed import leader as _leader
 from trainbar.render import fmt
@@ -592,6 +593,11 @@ class Runtime:
             parent = node.parent.bar() if node.parent is not None else None
             pairs.append((bar, parent))
         observe_bars(pairs, now)
+        for node in nodes:
+            bar = node.bar()
+            hint = None if bar is None or node.stream is None else _timing.data_bound_hint(bar)
+            if hint is not None:
+                self.write(hint + "\n", node.stream)
         for channel in channels:
             self._run_on(channel, self._tick, channel, now)
         if listening:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from trainbar import _settings
 from trainbar._warnings import warn, warn_once
 from trainbar.core import clock as _clock
+from trainbar.core import timing as _timing
 
 if TYPE_CHECKING:
     from trainbar.core.bar import Bar
@@ -321,6 +322,7 @@ class Watchdog:
         if track.episode is None and idle >= limit:
             track.episode = Episode(track.last_activity, subject, bar, bar.where, limit)
             subject.stall_since = track.last_activity
+            _timing.stall_reported()
             self._report(track, group, subject, bar, now)
         episode = track.episode
         if episode is not None and not episode.dumped and idle >= self.settings.dump_after(episode.limit):

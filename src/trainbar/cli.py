@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="trainbar", description="Progress bars for machine-learning training.")
+    parser = argparse.ArgumentParser(
+        prog="trainbar",
+        description="Progress bars for machine-learning training.",
+        formatter_class=argparse.RawTextHelpFormatter,  # --version's lines kept as written
+    )
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run a small, real training loop with trainbar's bars")
     demo.add_argument("--epochs", type=int, default=4, help="epochs to train (default 4)")
@@ -47,7 +53,46 @@ def _add_watch(commands) -> None:
                        help="seconds between reads of the files (default 0.2)")  # fmt: skip
 
 
+def _version() -> str:
+    """The version, and which per-step counter runs: the compiled one is built at install time
+    when a C compiler is there, and the pure-Python one is used otherwise."""
+    import platform
+
+    import trainbar
+    from trainbar._settings import flag
+    from trainbar.core import counter
+
+    if counter.COMPILED:
+        kind = "compiled (C)"
+    elif flag("TRAINBAR_PURE_PYTHON"):
+        kind = "pure Python (TRAINBAR_PURE_PYTHON is set)"
+    else:
+        kind = "pure Python: the C extension was not built (no C compiler at install time?)"
+    return (
+        f"trainbar {trainbar.__version__} (Python {platform.python_version()}, {platform.python_implementation()})\n"
+        f"per-step counter: {kind}\n"
+        f"installed at: {trainbar.__path__[0]}"
+    )
+
+
+def _importable(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
 def main(argv: list | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # The bars are already marked interrupted, where they stopped; a traceback adds nothing.
+        print("trainbar: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo" and args.stall:
         from trainbar.demo import stall as _stall_demo
@@ -58,6 +103,14 @@ def main(argv: list | None = None) -> int:
 
         if args.epochs < 1:
             print("trainbar demo: --epochs must be at least 1", file=sys.stderr)
+            return 2
+        if args.use_torch and not _importable("torch"):
+            print(
+                "trainbar demo: --torch needs PyTorch, which is not installed here. Install the CPU build "
+                "with: python3 -m pip install torch --index-url https://download.pytorch.org/whl/cpu "
+                "(or run the demo without --torch: it trains a pure-Python model then).",
+                file=sys.stderr,
+            )
             return 2
         _demo.run(epochs=args.epochs, io_delay=0.0 if args.fast else 0.004, use_torch=args.use_torch)
     elif args.command == "run":

@@ -108,6 +108,10 @@ def _model(use_torch: bool | None):
     return _PythonModel()
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def run(epochs: int = 4, batch_size: int = 32, io_delay: float = 0.004, use_torch: bool | None = None) -> float:
     """Train and return the final validation loss."""
     rows = _dataset(4096 + 512)
@@ -115,7 +119,7 @@ def run(epochs: int = 4, batch_size: int = 32, io_delay: float = 0.004, use_torc
     model = _model(use_torch)
     steps_per_epoch = math.ceil(len(train_rows) / batch_size)
     total_steps = epochs * steps_per_epoch
-    tb.write(f"trainbar demo: training a {model.name} for {epochs} epochs of {steps_per_epoch} steps")
+    tb.write(f"trainbar demo: training a {model.name} for {_plural(epochs, 'epoch')} of {steps_per_epoch} steps")
     step = 0
     val_loss = float("nan")
     for epoch in tb.bar(range(epochs), desc="epoch", unit="epoch"):

@@ -18,6 +18,11 @@ def test_stall_demo_reports_the_planted_hang_and_its_recovery():
     assert 'trainbar: stall in "train"' in err and "at 15/40 (threshold 1s)" in err
     assert "phase: waiting for data" in err and "in _slow_read: time.sleep(seconds)" in err
     assert 'trainbar: "train" recovered after 1.' in err
+    # The demo plays the user's script: its loop is "your code", and the console script is not.
+    own = err[err.index("your code (innermost last):") : err.index("inside libraries")]
+    assert "demo/stall.py" in own and "in _slow_read: time.sleep(seconds)" in own
+    assert "SystemExit(main())" not in own
+    assert "waiting for its next batch" not in err  # the planted hang is not a slow input pipeline
     assert err.splitlines()[-1].startswith("train: 100% 40/40")
 
 

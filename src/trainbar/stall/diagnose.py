@@ -16,6 +16,7 @@ from trainbar.render import fmt as _format
 from trainbar.render.plain import phase_label
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # trainbar/, not trainbar/stall/
+_DEMO_DIR = os.path.join(_PACKAGE_DIR, "demo")
 LIBRARY_FRAMES_SHOWN = 8
 ALL_THREADS_FRAMES = 40
 
@@ -89,7 +90,8 @@ def _library_roots() -> list:
     import site
     import sysconfig
 
-    roots = {sysconfig.get_paths().get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    # "scripts": a console script's `sys.exit(main())` is an installed program's, not the user's.
+    roots = {sysconfig.get_paths().get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib", "scripts")}
     try:
         roots.update(site.getsitepackages())
         roots.add(site.getusersitepackages())
@@ -107,6 +109,8 @@ def _kind(filename: str, roots: list) -> str:
     if filename.startswith("<"):
         return "library"  # frozen importlib and friends
     path = os.path.abspath(filename)
+    if path.startswith(_DEMO_DIR + os.sep):
+        return "user"  # `trainbar demo` plays the user's training script
     if path.startswith(_PACKAGE_DIR + os.sep):
         return "trainbar"
     if any(path.startswith(root) for root in roots) or f"{os.sep}site-packages{os.sep}" in path:

@@ -305,4 +305,5 @@ def test_forced_notebook_mode_without_a_kernel_warns_and_training_goes_on(manual
         for _ in b:
             pass
     assert b.n == 10
-    assert [str(w.message) for w in caught if "kernel" in str(w.message)]
+    # Why, whatever is installed: no kernel running, or no IPython at all.
+    assert [str(w.message) for w in caught if "notebook output needs" in str(w.message)]

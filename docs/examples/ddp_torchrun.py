@@ -1,6 +1,6 @@
-"""One set of bars for a distributed job, not one per process (seed 002).
+"""One set of bars for a distributed job, not one per process.
 
-The seed (expmate's ``mp_tqdm``) shows bars only on ``local_rank == 0`` of each node. Here the
+A common workaround (expmate's ``mp_tqdm``) shows bars only on ``local_rank == 0`` of each node. Here the
 bars are shown by global rank 0 only, so a job on several nodes still shows one set; every other
 rank trains silently. Run it with two processes on the CPU:
 

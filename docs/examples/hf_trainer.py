@@ -1,4 +1,4 @@
-"""The Hugging Face Trainer with trainbar's bars (seed 004, with transformers).
+"""The Hugging Face Trainer with trainbar's bars: a bar that says what the run is doing, in the Trainer.
 
 A tiny GPT-2 built from a config (nothing is downloaded) trained on random tokens. The Trainer's
 tqdm bar is replaced: a train bar at ``state.global_step``, each log as a line above it, and bars

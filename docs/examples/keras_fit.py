@@ -1,13 +1,13 @@
-"""Keras with bars that read the same in a terminal and in a log file (seed 003).
+"""Keras with bars that read the same in a terminal and in a log file.
 
-The seed asks why Keras' bar is inconsistent, and ends by wrapping ``model.fit(epochs=1,
+A common question asks why Keras' bar is inconsistent, and ends by wrapping ``model.fit(epochs=1,
 verbose=0)`` in a tqdm loop to get control back. Keras' bar also fills log files with
 backspaces and colour codes, because it believes every Linux stream is a terminal.
 
 Here ``TrainbarCallback`` replaces Keras' bar (even with the default ``verbose=1``): an epochs
 bar, a step bar per epoch with the loss and accuracy, the validation metrics on each epoch's
 final line, and bars for ``evaluate`` and ``predict``. Redirected to a file, the output is
-plain lines. The second part is the seed's hand-written loop, with trainbar bars.
+plain lines. The second part is that question's hand-written loop, with trainbar bars.
 
     KERAS_BACKEND=torch python docs/examples/keras_fit.py       # or jax, tensorflow
 """
@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import trainbar as tb  # noqa: E402
 from trainbar.keras import TrainbarCallback  # noqa: E402
 
-# The seed trains on the iris data set; three well separated blobs of four features stand in.
+# The question trains on the iris data set; three well separated blobs of four features stand in.
 rng = np.random.default_rng(0)
 centres = rng.normal(0, 3, size=(3, 4))
 y = rng.integers(0, 3, size=600)
@@ -42,7 +42,7 @@ model.evaluate(X_test, y_test, callbacks=[bars], verbose=0)
 probabilities = model.predict(X_test, callbacks=[bars], verbose=0)
 tb.write(f"test accuracy: {(probabilities.argmax(axis=1) == y_test).mean():.3f}")
 
-# The seed's custom loop, on any backend: train_on_batch, with bars drawn by trainbar.
+# The question's custom loop, on any backend: train_on_batch, with bars drawn by trainbar.
 regressor = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
 regressor.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=0.05))
 X1 = rng.random((100, 1)).astype("float32")

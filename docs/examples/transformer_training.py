@@ -1,11 +1,11 @@
-"""Training a small transformer with a bar that tells you it is alive (seed 004).
+"""Training a small transformer with a bar that tells you it is alive.
 
-The seed asks why a transformer's bar sits at 0%, and suggests checking that the data loader
+A common question asks why a transformer's bar sits at 0%, and suggests checking that the data loader
 yields a batch (``next(iter(loader))``) before training. Both steps are here, with trainbar:
 while the first batch is awaited the bar's elapsed time keeps running, so a stalled loader shows
 as a bar at 0/N whose clock still moves, not as a frozen line.
 
-(The seed's model passes its hidden size as ``nhead``, which PyTorch rejects; fixed here.)
+(The question's model passes its hidden size as ``nhead``, which PyTorch rejects; fixed here.)
 
     python docs/examples/transformer_training.py
 """
@@ -34,7 +34,7 @@ data = torch.randint(0, vocab_size, (128, 20))
 labels = torch.randint(0, vocab_size, (128,))
 loader = DataLoader(TensorDataset(data, labels), batch_size=32)
 
-first = next(iter(loader))  # the seed's check: does the loader yield anything at all?
+first = next(iter(loader))  # the question's check: does the loader yield anything at all?
 tb.write(f"data loads: first batch {tuple(first[0].shape)}")
 
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -31,7 +31,8 @@ def _torch():
     except ImportError:
         raise ImportError(
             "trainbar.doctor checks PyTorch training setups and needs PyTorch: "
-            "pip install 'trainbar[torch]' (or install torch yourself)"
+            "python3 -m pip install torch --index-url https://download.pytorch.org/whl/cpu "
+            "(the CPU build; PyTorch's site gives the command for a GPU)"
         ) from None
     return torch
 

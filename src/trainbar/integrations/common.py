@@ -24,7 +24,8 @@ def require(module: str, *, extra: str, what: str):
         if error.name not in (top, module):
             raise  # the framework is there but broken (a missing backend, say): its own error says more
         raise ImportError(
-            f"trainbar.{extra} needs {what}, which is not installed: pip install 'trainbar[{extra}]'"
+            f"trainbar.{extra} needs {what}, which is not installed: python3 -m pip install {extra} "
+            f"(or, in a trainbar checkout, python3 -m pip install '.[{extra}]' for the tested versions)"
         ) from None
 
 

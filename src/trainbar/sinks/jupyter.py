@@ -17,7 +17,7 @@ class NotebookDisplays:
             from IPython.display import display, update_display
         except ImportError:
             raise ImportError(
-                "notebook output needs IPython; install it with: pip install 'trainbar[jupyter]'"
+                "notebook output needs IPython, which is not installed: python3 -m pip install ipython"
             ) from None
         shell = get_ipython()
         if shell is None:

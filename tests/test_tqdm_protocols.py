@@ -195,3 +195,20 @@ def test_l_bar_of_a_bar_without_total_has_no_percentage():
         assert tqdm.format_meter(7, None, 2, prefix=prefix, bar_format="{l_bar}") == real.format_meter(
             7, None, 2, prefix=prefix, bar_format="{l_bar}"
         )
+
+
+def test_tqdms_deprecated_tqdm_pandas_hands_its_bar_to_the_next_call(manual):
+    """tqdm's test_pandas_deprecation: tqdm's own ``tqdm_pandas(bar)`` calls
+    ``pandas(deprecated_t=bar)``; that bar counts the next call (it raised TqdmKeyError), and
+    later calls get bars of their own."""
+    pd = pytest.importorskip("pandas")
+    tqdm_pandas = pytest.importorskip("tqdm").tqdm_pandas
+    stream = io.StringIO()
+    handed = tqdm(leave=False, ascii=True, file=stream)
+    tqdm_pandas(handed)
+    assert "instead of `tqdm_pandas(tqdm(...))`" in stream.getvalue()  # tqdm's warning, to the bar's file
+    frame = pd.DataFrame({"key": [1, 1, 2, 3], "value": range(4)})
+    frame.groupby("key").progress_apply(lambda group: None)
+    assert handed.status == "done" and (handed.n, handed.total) == (3, 3)
+    assert frame["value"].progress_apply(lambda x: x).tolist() == [0, 1, 2, 3]
+    assert handed.n == 3

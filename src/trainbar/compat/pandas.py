@@ -53,10 +53,13 @@ def register(tqdm_class: Callable[..., Any], **tqdm_kwargs: Any) -> None:
     frame_groupby, series_groupby = _generic.DataFrameGroupBy, _generic.SeriesGroupBy
     groupby = _groupby.GroupBy
     options = dict(tqdm_kwargs)
+    # tqdm's deprecated tqdm_pandas(bar) hands its bar over this way: it counts the next call.
+    deprecated = options.pop("deprecated_t", None)
+    handed = [] if deprecated is None else [deprecated]
 
     def method(name: str) -> Callable[..., Any]:
         def progress(obj: Any, func: Any, *args: Any, **kwargs: Any) -> Any:
-            return _run(tqdm_class, options, obj, name, func, args, kwargs)
+            return _run(tqdm_class, options, obj, name, func, args, kwargs, handed)
 
         progress.__name__ = progress.__qualname__ = f"progress_{name}"
         progress.__doc__ = f"``{name}`` with a progress bar (registered by ``tqdm.pandas()``)."
@@ -96,10 +99,22 @@ def _windows() -> list[type]:
 
 
 def _run(
-    tqdm_class: Callable[..., Any], options: dict, obj: Any, name: str, func: Any, args: tuple, kwargs: dict
+    tqdm_class: Callable[..., Any],
+    options: dict,
+    obj: Any,
+    name: str,
+    func: Any,
+    args: tuple,
+    kwargs: dict,
+    handed: list | None = None,
 ) -> Any:
     total = options["total"] if "total" in options else _total(obj, name, args, kwargs)
-    bar = tqdm_class(**{**options, "total": total})
+    if handed:
+        bar = handed.pop()
+        if bar.total is None:
+            bar.total = total
+    else:
+        bar = tqdm_class(**{**options, "total": total})
     with bar:  # an exception closes it as interrupted, and reaches the caller
         if _wrappable(func, kwargs):
             func = _counted(bar, total, _as_pandas_would(func))

@@ -113,9 +113,8 @@ def test_async_iteration_of_tqdm_asyncio(manual, patched):
 
 
 def test_unknown_arguments_still_raise_tqdms_error(manual, patched):
-    from trainbar.compat.tqdm import TqdmKeyError
-
-    with pytest.raises(TqdmKeyError, match="bogus"):
+    """tqdm's own class, so `except tqdm.std.TqdmKeyError` in a library still catches it."""
+    with pytest.raises(tqdm.std.TqdmKeyError, match="bogus"):
         EARLY_STD(total=1, bogus=True)
 
 
@@ -123,10 +122,7 @@ def test_idempotent_and_unpatch_puts_tqdm_back(manual):
     original_init, original_update = vars(EARLY_STD)["__init__"], vars(EARLY_STD)["update"]
     assert trainbar.patch_tqdm() and trainbar.patch_tqdm()
     assert vars(EARLY_STD)["__init__"] is not original_init
-    stream = io.StringIO()
-    still_open = EARLY_STD(total=5, file=stream)
     trainbar.unpatch_tqdm()
-    assert still_open._trainbar.status != "running"  # closed with the patch that made it
     assert vars(EARLY_STD)["__init__"] is original_init and vars(EARLY_STD)["update"] is original_update
     assert "__init_subclass__" not in vars(EARLY_STD)
     real = io.StringIO()
@@ -134,6 +130,50 @@ def test_idempotent_and_unpatch_puts_tqdm_back(manual):
     list(bar)
     assert "\r" in real.getvalue()  # tqdm's own frames again
     trainbar.unpatch_tqdm()  # twice is harmless
+
+
+def test_a_bar_made_while_patched_keeps_working_after_unpatch(manual):
+    """A library's bar still running when the patch is taken off (Lightning calls set_postfix
+    every step) goes on through trainbar until it closes."""
+    trainbar.patch_tqdm()
+    stream = io.StringIO()
+    bar = EARLY_AUTO(total=10, desc="running", file=stream)
+    bar.update(4)
+    trainbar.unpatch_tqdm()
+    assert isinstance(bar, EARLY_AUTO)
+    bar.update(6)
+    bar.set_postfix(loss=0.5)
+    bar.set_description("still running")
+    assert bar.n == 10
+    bar.close()
+    last = stream.getvalue().splitlines()[-1]
+    assert last.startswith("still running: 100% 10/10") and "loss=0.5" in last and "\r" not in stream.getvalue()
+
+
+def test_a_bar_made_before_the_patch_keeps_working_as_tqdm_made_it(manual):
+    """A tqdm bar already running (in another thread, in an earlier notebook cell) when the
+    patch comes: it keeps tqdm's own behaviour to its end, iteration in progress included."""
+    stream = io.StringIO()
+    before = EARLY_STD(range(10), desc="before", file=stream, mininterval=0)
+    walk = iter(before)
+    assert [next(walk) for _ in range(3)] == [0, 1, 2]
+    counted = EARLY_STD(total=5, desc="counted", file=stream, mininterval=0)
+    counted.update(2)
+    trainbar.patch_tqdm()
+    try:
+        assert list(walk) == list(range(3, 10))
+        counted.update(3)
+        counted.set_postfix(loss=1)
+        counted.n = 5
+        assert counted.n == 5 and counted.total == 5 and "counted" in str(counted)
+        counted.close()
+        assert before.n == 10
+        assert "\r" in stream.getvalue()  # tqdm drew them, as before
+        after = EARLY_STD(total=1, file=io.StringIO())
+        assert "_trainbar" in after.__dict__  # while new bars are trainbar's
+        after.close()
+    finally:
+        trainbar.unpatch_tqdm()
 
 
 def test_a_tqdm_drawing_module_imported_after_the_patch_is_patched_as_defined(tmp_path):

@@ -16,18 +16,23 @@ Limits, by design:
 - a subclass outside tqdm keeps the methods it defines itself; one that draws by itself, without
   calling ``super()``, still draws (Lightning's, huggingface_hub's and datasets' do not);
 - trainbar formats the line: a subclass's ``format_meter``/``format_num``/``format_dict`` is not used;
-- tqdm's private state (screen positions, the monitor thread) is not kept;
-- ``unpatch_tqdm()`` closes the patched bars still open: they belong to the patched classes.
+- tqdm's private state (screen positions, the monitor thread) is not kept.
+
+A bar made before the patch keeps tqdm's behaviour (each method falls back to tqdm's own when
+the bar holds no trainbar.tqdm), and one made while patched keeps trainbar's after
+``unpatch_tqdm()``: its class is swapped for a subclass that keeps trainbar's methods.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import threading
 import weakref
 from typing import Any
 
+from trainbar.compat.tqdm import TqdmKeyError
 from trainbar.compat.tqdm import tqdm as TrainbarTqdm
 from trainbar.runtime.output import write as _write
 
@@ -38,14 +43,31 @@ _DRAWING_ARGUMENTS = ("display", "progress", "options", "grab", "tk_parent", "ca
 
 _lock = threading.Lock()
 _saved: dict[tuple[type, str], Any] = {}  # (class, name) -> what its own __dict__ had there
-_open: weakref.WeakSet[Any] = weakref.WeakSet()  # patched bars not closed yet
+_made: weakref.WeakSet[Any] = weakref.WeakSet()  # bars made while patched, to keep working after
 
 
-def _inner(bar: Any) -> TrainbarTqdm:
-    inner = bar.__dict__.get("_trainbar")
-    if inner is None:  # a constructor that raised, or a subclass's attribute read before ours ran
-        raise AttributeError("this tqdm bar was not constructed")
-    return inner
+def _native(bar: Any, name: str) -> Any:
+    """tqdm's own ``name`` for ``bar``, as its class had it before the patch: a bar made before
+    the patch keeps working as tqdm made it."""
+    for cls in type(bar).__mro__:
+        original = _saved.get((cls, name), _MISSING) if (cls, name) in _saved else cls.__dict__.get(name, _MISSING)
+        if original is not _MISSING:
+            return original.__get__(bar, type(bar)) if hasattr(original, "__get__") else original
+    raise AttributeError(name)
+
+
+def _delegating(method: Any) -> Any:
+    """``method(self, inner, ...)`` for a patched bar; tqdm's own method for a bar made before."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def dispatch(self: Any, *args: Any, **kwargs: Any) -> Any:
+        inner = self.__dict__.get("_trainbar")
+        if inner is None:
+            return _native(self, name)(*args, **kwargs)
+        return method(self, inner, *args, **kwargs)
+
+    return dispatch
 
 
 class _Patched:
@@ -57,87 +79,111 @@ class _Patched:
         return instance
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        inner = TrainbarTqdm(*args, **kwargs)
+        try:
+            inner = TrainbarTqdm(*args, **kwargs)
+        except TqdmKeyError as error:  # what tqdm's users catch is tqdm's own class
+            raise importlib.import_module("tqdm.std").TqdmKeyError(str(error)) from None
         self.__dict__["_trainbar"] = inner
         if type(self).update is _Patched.update:
             self.__dict__["update"] = inner.update  # the per-step call, with no hop through us
-        _open.add(self)
+        _made.add(self)
 
     def __getattr__(self, name: str) -> Any:
         # Everything tqdm's instances carry (pos, fp, unit, iterable, disable...) is the inner bar's.
-        if name.startswith("__") or name == "_trainbar":
-            raise AttributeError(name)
-        return getattr(_inner(self), name)
-
-    def update(self, n: Any = 1) -> None:
-        _inner(self).update(n)
-
-    def __iter__(self) -> Any:
-        return iter(_inner(self))
-
-    def close(self) -> None:
         inner = self.__dict__.get("_trainbar")
-        if inner is not None:
-            inner.close()
-        _open.discard(self)
+        if inner is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(inner, name)
+
+    def update(self, n: Any = 1) -> Any:
+        inner = self.__dict__.get("_trainbar")
+        if inner is None:
+            return _native(self, "update")(n)
+        inner.update(n)
+        return None
+
+    @_delegating
+    def __iter__(self, inner: TrainbarTqdm) -> Any:
+        return iter(inner)
+
+    @_delegating
+    def close(self, inner: TrainbarTqdm) -> None:
+        inner.close()
         type(self)._instances.discard(self)  # type: ignore[attr-defined]
 
-    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
-        _inner(self).__exit__(exc_type, exc, traceback)
-        self.close()
+    @_delegating
+    def __exit__(self, inner: TrainbarTqdm, exc_type: Any, exc: Any, traceback: Any) -> None:
+        inner.__exit__(exc_type, exc, traceback)
+        type(self)._instances.discard(self)  # type: ignore[attr-defined]
 
-    def __del__(self) -> None:
-        # The inner bar decides, when it goes with us: closed if complete, interrupted if not.
-        pass
+    @_delegating
+    def __del__(self, inner: TrainbarTqdm) -> None:
+        pass  # the inner bar decides, when it goes with us: closed if complete, interrupted if not
 
-    def refresh(self, nolock: bool = False, lock_args: Any = None) -> None:
+    @_delegating
+    def refresh(self, inner: TrainbarTqdm, nolock: bool = False, lock_args: Any = None) -> None:
         pass  # the next frame shows the change
 
-    def display(self, msg: Any = None, pos: Any = None) -> None:
+    @_delegating
+    def display(self, inner: TrainbarTqdm, msg: Any = None, pos: Any = None) -> None:
         pass  # drawing belongs to trainbar's thread
 
-    def clear(self, nolock: bool = False) -> None:
+    @_delegating
+    def clear(self, inner: TrainbarTqdm, nolock: bool = False) -> None:
         pass
 
-    def moveto(self, n: Any) -> None:
+    @_delegating
+    def moveto(self, inner: TrainbarTqdm, n: Any) -> None:
         pass
 
-    def unpause(self) -> None:
+    @_delegating
+    def unpause(self, inner: TrainbarTqdm) -> None:
         pass
 
-    def reset(self, total: Any = None) -> None:
-        _inner(self).reset(total)
+    @_delegating
+    def reset(self, inner: TrainbarTqdm, total: Any = None) -> None:
+        inner.reset(total)
 
-    def set_description(self, desc: Any = None, refresh: bool = True) -> None:
-        _inner(self).set_description(desc)
+    @_delegating
+    def set_description(self, inner: TrainbarTqdm, desc: Any = None, refresh: bool = True) -> None:
+        inner.set_description(desc)
 
-    def set_description_str(self, desc: Any = None, refresh: bool = True) -> None:
-        _inner(self).set_description_str(desc)
+    @_delegating
+    def set_description_str(self, inner: TrainbarTqdm, desc: Any = None, refresh: bool = True) -> None:
+        inner.set_description_str(desc)
 
-    def set_postfix(self, ordered_dict: Any = None, refresh: bool = True, **kwargs: Any) -> None:
-        _inner(self).set_postfix(ordered_dict, **kwargs)
+    @_delegating
+    def set_postfix(self, inner: TrainbarTqdm, ordered_dict: Any = None, refresh: bool = True, **kwargs: Any) -> None:
+        inner.set_postfix(ordered_dict, **kwargs)
 
-    def set_postfix_str(self, s: Any = "", refresh: bool = True) -> None:
-        _inner(self).set_postfix_str(s)
+    @_delegating
+    def set_postfix_str(self, inner: TrainbarTqdm, s: Any = "", refresh: bool = True) -> None:
+        inner.set_postfix_str(s)
 
-    def __len__(self) -> int:
-        return len(_inner(self))
+    @_delegating
+    def __len__(self, inner: TrainbarTqdm) -> int:
+        return len(inner)
 
-    def __bool__(self) -> bool:
-        return bool(_inner(self))
+    @_delegating
+    def __bool__(self, inner: TrainbarTqdm) -> bool:
+        return bool(inner)
 
-    def __contains__(self, item: Any) -> bool:
-        return item in _inner(self)
+    @_delegating
+    def __contains__(self, inner: TrainbarTqdm, item: Any) -> bool:
+        return item in inner
 
-    def __reversed__(self) -> Any:
-        return reversed(_inner(self))
+    @_delegating
+    def __reversed__(self, inner: TrainbarTqdm) -> Any:
+        return reversed(inner)
 
-    def __str__(self) -> str:
-        return str(_inner(self))
+    @_delegating
+    def __str__(self, inner: TrainbarTqdm) -> str:
+        return str(inner)
 
     @property
     def format_dict(self) -> dict:
-        return _inner(self).format_dict
+        inner = self.__dict__.get("_trainbar")
+        return _native(self, "format_dict") if inner is None else inner.format_dict
 
     @classmethod
     def write(cls, s: Any, file: Any = None, end: str = "\n", nolock: bool = False) -> None:
@@ -149,11 +195,26 @@ class _Patched:
 
 
 def _forwarded(name: str) -> property:
-    """An attribute tqdm users assign (``bar.n = 5``, ``bar.total = 100``) that the inner bar keeps."""
-    return property(
-        lambda self: getattr(_inner(self), name),
-        lambda self, value: setattr(_inner(self), name, value),
-    )
+    """An attribute tqdm users assign (``bar.n = 5``, ``bar.total = 100``) that the inner bar
+    keeps; a bar made before the patch keeps it where tqdm does, in its own ``__dict__``."""
+
+    def get(self: Any) -> Any:
+        inner = self.__dict__.get("_trainbar")
+        if inner is None:
+            try:
+                return self.__dict__[name]
+            except KeyError:
+                raise AttributeError(name) from None
+        return getattr(inner, name)
+
+    def set(self: Any, value: Any) -> None:
+        inner = self.__dict__.get("_trainbar")
+        if inner is None:
+            self.__dict__[name] = value
+        else:
+            setattr(inner, name, value)
+
+    return property(get, set)
 
 
 _BASE_ATTRIBUTES: dict[str, Any] = {
@@ -229,10 +290,8 @@ def patch_tqdm() -> bool:
 
 
 def unpatch_tqdm() -> None:
-    """Put tqdm back as it was. Patched bars still open are closed first."""
-    for bar in list(_open):
-        with contextlib.suppress(Exception):
-            bar.close()
+    """Put tqdm back as it was, for the bars made from now on. A bar made while patched (a
+    library's, still running) goes on drawing through trainbar until it is closed."""
     with _lock:
         for (cls, name), original in reversed(list(_saved.items())):
             if original is _MISSING:
@@ -241,6 +300,14 @@ def unpatch_tqdm() -> None:
             else:
                 setattr(cls, name, original)
         _saved.clear()
+        detached: dict[type, type] = {}
+        for bar in list(_made):
+            cls = type(bar)
+            if cls not in detached:
+                # The same class for the user's isinstance() checks, with trainbar's methods kept.
+                detached[cls] = type(cls.__name__, (cls,), {**_BASE_ATTRIBUTES, "__module__": cls.__module__})
+            bar.__class__ = detached[cls]
+        _made.clear()
 
 
 def patched() -> bool:

@@ -419,3 +419,40 @@ def test_foreign_carriage_return_frames_are_one_live_line(leave):
     else:
         assert final == [], result
     assert [row for row in result.lines if row.startswith("after")] == ["after 0", "after 1"], result
+
+
+def test_print_with_end_carriage_return_is_one_live_line():
+    """print(..., end="\\r"), the usual hand-made progress line: print() writes the text and the
+    "\\r" separately. Each frame replaces the last; none is glued to the next."""
+    result = run_in_pty(
+        """
+        import time, trainbar
+        for i in trainbar.bar(range(40), desc="train"):
+            print(f"step {i} loss {1 / (i + 1):.3f}", end="\\r", flush=True)
+            time.sleep(0.01)
+        print()
+        print("done")
+        """,
+        cols=100,
+    )
+    assert result.returncode == 0, result
+    for screen in result.screens_after(REDRAW):
+        rows = [row.rstrip() for row in screen.display if row.strip()]
+        assert all(row.count("step") <= 1 for row in rows), rows
+        assert len([row for row in rows if row.startswith("step")]) <= 1, rows
+    assert [row for row in result.lines if row.startswith("step")] == ["step 39 loss 0.025"], result
+    assert result.lines[-1] == "done", result
+
+
+def test_frames_left_without_a_newline_at_exit_end_on_lines_of_their_own():
+    result = run_in_pty(
+        """
+        import sys, trainbar
+        for i in trainbar.bar(range(3), desc="train"):
+            sys.stdout.write(f"\\rout frame {i}")
+            sys.stderr.write(f"\\rerr frame {i}")
+        """,
+        cols=100,
+    )
+    assert result.returncode == 0, result
+    assert sorted(row for row in result.lines if "frame" in row) == ["err frame 2", "out frame 2"], result

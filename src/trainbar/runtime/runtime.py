@@ -230,10 +230,14 @@ class Runtime:
             held = self._pending.get(id(stream))
             # Routed while the proxies stay: a file has one writer at a time, ours or the program's.
             holding = drawing is not None or (_redirect.installed() and _file_identity(stream) in self._routed)
-            if holding and "\n" not in text and "\r" in text:
-                # Another program's progress frame: only the newest is kept, and it is drawn live.
-                frame = last_frame(("".join(held[1]) if held is not None else "") + text)
-                self._pending[id(stream)] = (stream, [frame], len(frame))
+            line = ("".join(held[1]) if held is not None else "") + text
+            if holding and "\n" not in text and "\r" in line:
+                # A line redrawn with carriage returns (another bar, print(..., end="\r")): only
+                # its newest frame is kept, drawn live, and what comes after a final "\r" starts
+                # the next frame rather than adding to this one.
+                frame = last_frame(line)
+                kept = "\r" + frame + ("\r" if line.endswith("\r") else "")
+                self._pending[id(stream)] = (stream, [kept], len(kept))
                 if isinstance(drawing, TerminalChannel):
                     drawing.show_foreign(id(stream), frame)
                 return
@@ -525,7 +529,12 @@ class Runtime:
             self._routed.clear()
         _redirect.uninstall()
         for stream, parts, _ in held:
-            self._plain("".join(parts), stream)
+            text = "".join(parts)
+            if "\r" in text:  # a frame still showing stays as its last frame, on a line of its own
+                frame = last_frame(text)
+                text = frame + "\n" if frame else ""
+            if text:
+                self._plain(text, stream)
 
     def _output_failed(self, error: Exception, stream: Any) -> None:
         """A write to ``stream`` failed: every channel there is switched off, with one warning."""

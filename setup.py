@@ -16,11 +16,11 @@ from setuptools.command.build_py import build_py
 from setuptools.command.editable_wheel import editable_wheel
 
 # Python runs a .pth file's import line at start-up: this one costs a dictionary lookup unless
-# TRAINBAR_TQDM is set (src/trainbar/compat/startup.py says what happens then).
+# TRAINBAR_TQDM is set, as any yes/no variable of trainbar's is (src/_trainbar_tqdm.py says what follows).
 PTH_NAME = "trainbar-tqdm.pth"
 PTH_LINE = (
-    "import os; os.environ.get('TRAINBAR_TQDM', '') not in ('', '0') "
-    "and __import__('trainbar.compat.startup').compat.startup.install()\n"
+    "import os; os.environ.get('TRAINBAR_TQDM', '').strip().lower() not in ('', '0', 'false', 'no', 'off') "
+    "and __import__('_trainbar_tqdm').install()\n"
 )
 
 

@@ -90,19 +90,48 @@ def test_trainbar_tqdm_variable_patches_from_interpreter_start(installed, tmp_pa
     assert _is_trainbar_log(out.stderr), out.stderr
 
 
-def test_without_the_variable_the_hook_loads_nothing(installed, tmp_path):
+def test_the_hook_loads_nothing_until_tqdm_is_imported(installed, tmp_path):
+    """Unset or off, nothing; set, still nothing until the program imports tqdm (a DataLoader
+    worker that never does pays a few standard imports)."""
     code = "import sys; print('trainbar' in sys.modules, 'tqdm' in sys.modules)"
-    for value in (None, "0"):
+    for value in (None, "0", "off", "false", "no", "1"):
         env = _environment() if value is None else _environment(TRAINBAR_TQDM=value)
         out = subprocess.run([str(installed), "-c", code], capture_output=True, text=True, env=env, check=True)
-        assert out.stdout.split() == ["False", "False"]
-    # With it set, tqdm is still loaded only by a program that imports it.
-    out = subprocess.run([str(installed), "-c", code], capture_output=True, text=True,
-                         env=_environment(TRAINBAR_TQDM="1"), check=True)  # fmt: skip
-    assert out.stdout.split() == ["True", "False"]
+        assert out.stdout.split() == ["False", "False"], value
+    code = "import sys, tqdm; print('trainbar' in sys.modules, tqdm.tqdm.__init__.__module__)"
+    for value, patched in (("off", False), ("yes", True)):
+        out = subprocess.run([str(installed), "-c", code], capture_output=True, text=True,
+                             env=_environment(TRAINBAR_TQDM=value), check=True)  # fmt: skip
+        assert out.stdout.split()[0] == str(patched), value
+        assert ("trainbar" in out.stdout.split()[1]) == patched, out.stdout
 
 
 def test_the_hook_ran_from_the_installed_copy_not_the_checkout(installed):
     out = subprocess.run([str(installed), "-c", "import trainbar; print(trainbar.__file__)"],
                          capture_output=True, text=True, check=True)  # fmt: skip
     assert out.stdout.startswith(str(installed.parent.parent))
+
+
+def test_trainbar_run_behaves_as_python_does(tmp_path):
+    """A package in the current directory with -m, an absolute __file__, a missing script, and a
+    KeyboardInterrupt's traceback, all as `python` gives them."""
+    import shutil
+
+    command = shutil.which("trainbar") or pytest.skip("the trainbar console script is not on PATH")
+    package = tmp_path / "mypkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "train.py").write_text("import os, sys\nos.chdir('/')\nprint('file', os.path.exists(__file__), sys.argv[1:])\n")
+    (tmp_path / "stop.py").write_text("raise KeyboardInterrupt\n")
+    env = _environment()
+    as_module = subprocess.run([command, "run", "-m", "mypkg.train", "x"], capture_output=True, text=True,
+                               cwd=tmp_path, env=env, timeout=60)  # fmt: skip
+    assert as_module.returncode == 0, as_module.stderr
+    assert as_module.stdout.strip() == "file True ['x']"
+    as_script = subprocess.run([command, "run", "mypkg/train.py"], capture_output=True, text=True,
+                               cwd=tmp_path, env=env, timeout=60)  # fmt: skip
+    assert as_script.stdout.strip() == "file True []", as_script.stderr
+    missing = subprocess.run([command, "run", "nothere.py"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert missing.returncode == 2 and "can't open file" in missing.stderr and "Traceback" not in missing.stderr
+    stopped = subprocess.run([command, "run", "stop.py"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert stopped.returncode != 0 and "KeyboardInterrupt" in stopped.stderr  # where it stopped, as python shows

@@ -84,16 +84,18 @@ def _importable(name: str) -> bool:
 
 
 def main(argv: list | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        return _run_program(args.target, args.args, as_module=args.module)
     try:
-        return _main(argv)
+        return _main(args)
     except KeyboardInterrupt:
-        # The bars are already marked interrupted, where they stopped; a traceback adds nothing.
+        # The demo's bars are already marked interrupted where they stopped: a traceback adds nothing.
         print("trainbar: interrupted", file=sys.stderr)
         return 130
 
 
-def _main(argv: list | None) -> int:
-    args = _parser().parse_args(argv)
+def _main(args: argparse.Namespace) -> int:
     if args.command == "demo" and args.stall:
         from trainbar.demo import stall as _stall_demo
 
@@ -113,8 +115,6 @@ def _main(argv: list | None) -> int:
             )
             return 2
         _demo.run(epochs=args.epochs, io_delay=0.0 if args.fast else 0.004, use_torch=args.use_torch)
-    elif args.command == "run":
-        _run_program(args.target, args.args, as_module=args.module)
     elif args.command == "watch":
         from trainbar.events import watch as _watch
 
@@ -123,17 +123,24 @@ def _main(argv: list | None) -> int:
     return 0
 
 
-def _run_program(target: str, args: list, *, as_module: bool) -> None:
-    """Run a program as ``python`` would, after patching tqdm (its exit status is its own)."""
+def _run_program(target: str, args: list, *, as_module: bool) -> int:
+    """Run a program as ``python`` would (its path, arguments, exit status and tracebacks as
+    there), after patching tqdm."""
     import os
     import runpy
 
     from trainbar.compat.patch import patch_tqdm
 
+    if not as_module and not os.path.isfile(target):
+        print(f"trainbar run: can't open file {os.path.abspath(target)!r}: no such file", file=sys.stderr)
+        return 2
     patch_tqdm()
     sys.argv = [target, *args]
     if as_module:
+        sys.path.insert(0, os.getcwd())  # as python -m puts the current directory first
         runpy.run_module(target, run_name="__main__", alter_sys=True)
     else:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
-        runpy.run_path(target, run_name="__main__")
+        path = os.path.abspath(target)  # __file__ is absolute under python, so a chdir keeps it valid
+        sys.path.insert(0, os.path.dirname(path))
+        runpy.run_path(path, run_name="__main__")
+    return 0

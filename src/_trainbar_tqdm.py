@@ -1,9 +1,10 @@
 """``TRAINBAR_TQDM=1``: every tqdm bar drawn by trainbar from interpreter start, with no code change.
 
-The package installs ``trainbar-tqdm.pth`` beside itself (see setup.py). Python runs that file's one line at
-start-up, and the line imports this module only when ``TRAINBAR_TQDM`` is set, so interpreters
-without it pay nothing. tqdm is patched when it is first imported: a program that never uses it
-never loads it.
+trainbar installs ``trainbar-tqdm.pth`` beside itself (see setup.py). Python runs that file's one
+line at start-up, and the line imports this module only when ``TRAINBAR_TQDM`` is set. It is a
+module of its own, outside the ``trainbar`` package, so that start-up costs a few standard
+imports: trainbar itself is loaded only when tqdm is, and a program (a DataLoader worker) that
+never imports tqdm never loads either.
 """
 
 from __future__ import annotations

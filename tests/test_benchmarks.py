@@ -66,4 +66,4 @@ def test_patched_tqdm_benchmark_prints_both_ratios():
     result = run("patched_tqdm.py", "--quick")
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith(("bar.update", "for x"))]
-    assert len(rows) == 2 and all(row[-1].endswith("x") and float(row[-1][:-1]) > 0 for row in rows)
+    assert len(rows) == 4 and all(row[-1].endswith("x") and float(row[-1][:-1]) > 0 for row in rows)

@@ -212,3 +212,19 @@ def test_tqdms_deprecated_tqdm_pandas_hands_its_bar_to_the_next_call(manual):
     assert handed.status == "done" and (handed.n, handed.total) == (3, 3)
     assert frame["value"].progress_apply(lambda x: x).tolist() == [0, 1, 2, 3]
     assert handed.n == 3
+
+
+def test_attributes_tqdm_code_reads_after_setting_n(manual):
+    """`bar.n = 50; bar.refresh()` then reading last_print_n, as progress callbacks do; and the
+    constructor's gui, lock_args and dynamic_miniters read back."""
+    import io
+
+    from trainbar import tqdm
+
+    bar = tqdm(total=100, file=io.StringIO(), lock_args=(False,))
+    bar.n = 50
+    bar.refresh()
+    assert bar.last_print_n == 50
+    assert (bar.gui, bar.lock_args, bar.dynamic_miniters) == (False, (False,), True)
+    assert tqdm(total=1, miniters=5, file=io.StringIO()).dynamic_miniters is False
+    bar.close()

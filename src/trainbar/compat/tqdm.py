@@ -17,7 +17,7 @@ from trainbar.core import clock as _clock
 from trainbar.core import metrics as _metrics
 from trainbar.core.arguments import length
 from trainbar.core.bar import Bar, check_colour
-from trainbar.core.snapshot import RUNNING, Snapshot
+from trainbar.core.snapshot import Snapshot
 from trainbar.render import fmt as _format
 from trainbar.runtime.output import write as _write
 
@@ -145,7 +145,8 @@ class tqdm(Bar):
         self.dynamic_ncols = dynamic_ncols
         self.nrows = nrows
         self.fp = file
-        self.last_print_n = self._initial
+        self.gui, self.lock_args = gui, lock_args
+        self.dynamic_miniters = miniters is None
         if postfix is not None:
             if isinstance(postfix, dict) and all(isinstance(key, str) for key in postfix):
                 self.set_postfix(**postfix)  # keywords, sorted as tqdm sorts them
@@ -231,6 +232,11 @@ class tqdm(Bar):
         return _metrics.render(self)
 
     @property
+    def last_print_n(self):
+        # What was last drawn: every frame shows the count as it is, within a redraw.
+        return self._n
+
+    @property
     def start_t(self) -> float:
         return self._start
 
@@ -287,11 +293,6 @@ class tqdm(Bar):
 
     def moveto(self, n) -> None:
         """Accepted for compatibility."""
-
-    def close(self, *, interrupted: bool = False, reason: str | None = None) -> None:
-        if self._status == RUNNING:
-            self.last_print_n = self._n
-        super().close(interrupted=interrupted, reason=reason)
 
     def __len__(self) -> int:
         if self._iterable is None:

@@ -218,6 +218,12 @@ DDP_SCRIPT = """
                             enable_checkpointing=False, enable_model_summary=False, callbacks=[TrainbarProgressBar()])
         trainer.fit(Regression(), loader(128), loader(32))
         sys.stderr.write(f"rank {trainer.global_rank} finished\\n")
+        # As a real job ends: Lightning leaves the gloo process group up, and gloo torn down by
+        # the interpreter's exit aborts now and then ("terminate called without an active exception").
+        import torch.distributed as dist
+        if dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
 """
 
 

@@ -181,3 +181,21 @@ def test_infinite_ncols_is_refused_naming_the_argument():
     """ncols=inf raises ValueError naming ncols, not an OverflowError from int()."""
     with pytest.raises(ValueError, match="ncols"):
         trainbar.bar(total=1, ncols=float("inf"), file=io.StringIO())
+
+
+def test_a_bar_over_an_iterable_closed_without_being_iterated_is_interrupted(manual):
+    """`with trainbar.bar(range(3)):` and no loop: 0/3 is not "done", whatever closed it."""
+    for close in (lambda b: b.close(), lambda b: b.__exit__(None, None, None)):
+        stream = io.StringIO()
+        b = trainbar.bar(range(3), desc="never", file=stream)
+        close(b)
+        assert b.status == "interrupted"
+        assert stream.getvalue().splitlines()[-1].endswith("interrupted")
+    walked = trainbar.bar(range(3), file=io.StringIO())
+    list(walked)
+    walked.close()
+    assert walked.status == "done"
+    by_hand = trainbar.bar(total=3, file=io.StringIO())
+    by_hand.update(1)
+    by_hand.close()  # counted by hand and closed: the user said it is finished
+    assert by_hand.status == "done"

@@ -198,8 +198,14 @@ class Bar(Counter, Generic[T]):
 
         ``interrupted=True`` marks it as stopped before its end (red in a notebook), and
         ``reason`` says why (``terminated (SIGTERM)``); a ``with`` block does this on an exception.
+        A bar over an iterable that was not walked to its end is marked so too.
         """
-        self._finish(INTERRUPTED if interrupted or reason else DONE, reason)
+        self._finish(INTERRUPTED if interrupted or reason or self._walk_unfinished() else DONE, reason)
+
+    def _walk_unfinished(self) -> bool:
+        # A loop walked to its end has finished the bar itself (iterate.py): still running here
+        # means never iterated, or left half-way. 0/3 is not "done".
+        return self._iterable is not None and not (self._total is not None and self._n >= self._total)
 
     def _finish(self, status: str, reason: str | None = None) -> None:
         if self._status != RUNNING:
@@ -217,7 +223,7 @@ class Bar(Counter, Generic[T]):
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._finish(INTERRUPTED if exc_type is not None else DONE)
+        self._finish(INTERRUPTED if exc_type is not None or self._walk_unfinished() else DONE)
 
     def __del__(self) -> None:
         try:

@@ -233,6 +233,12 @@ class RankGatherer(Listener):
     def finish(self, wait: float = 1.0) -> None:
         """Publish a last record marked ``exited``, waiting at most ``wait`` seconds."""
         self._stop.set()
+        deadline = time.monotonic() + wait
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            # A request of ours still in flight when the interpreter exits is a thread inside
+            # the store's C++ client while it is torn down: let it end first.
+            thread.join(wait)
         if self.off or self._store is None:
             return
         self._sample()
@@ -249,7 +255,7 @@ class RankGatherer(Listener):
 
         last = threading.Thread(target=publish, name="trainbar-ranks-exit", daemon=True)
         last.start()
-        last.join(wait)
+        last.join(max(deadline - time.monotonic(), 0.1))
 
     def stop(self) -> None:
         self._stop.set()

@@ -80,6 +80,9 @@ SNAPSHOTS = st.builds(
     status=st.sampled_from([RUNNING, DONE, INTERRUPTED]),
     depth=st.integers(min_value=0, max_value=6),
     ascii=st.booleans(),
+    # A tqdm subclass's format_dict fields: anything its code returned.
+    fields=st.lists(st.tuples(st.text(max_size=8), st.one_of(st.text(max_size=8), st.floats(), st.none())),
+                    max_size=2).map(tuple),  # fmt: skip
 )
 
 

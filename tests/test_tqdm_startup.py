@@ -71,7 +71,7 @@ def installed(tmp_path_factory):
     ).stdout.strip()  # fmt: skip
     build = tmp_path_factory.mktemp("build")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", site,
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site,
          "--no-compile", str(ROOT)],
         check=True, capture_output=True, cwd=build, env=_environment(TMPDIR=str(build)),
     )  # fmt: skip

@@ -7,7 +7,7 @@ import trainbar
 
 PINNED = [
     "Bar", "__version__", "bar", "configure", "flush", "log", "patch_tqdm", "print", "rank_info", "tqdm", "trange",
-    "unpatch_tqdm", "write",
+    "unpatch_tqdm", "waiting", "write",
 ]  # fmt: skip
 
 

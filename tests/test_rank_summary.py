@@ -17,9 +17,9 @@ def rank(*counters, total=100, rate=10.0, seq=1, state="running", time=WALL, sta
     return Record(seq=seq, host="h", pid=1, node="h", state=state, levels=tuple(levels), time=time)
 
 
-def view(records, now=100.0, timeout=10.0, heartbeats=None, wall=WALL, reader=0):
+def view(records, now=100.0, timeout=10.0, heartbeats=None, reader=0):
     heartbeats = heartbeats or Heartbeats(started=now)
-    return build(records, heartbeats, now, timeout, wall, reader)
+    return build(records, heartbeats, now, timeout, reader)
 
 
 def test_slowest_and_fastest_are_named_relative_to_the_drawing_rank():
@@ -50,11 +50,73 @@ def test_behind_text_names_the_rank_before_the_comparison():
     assert text == "3 ranks; behind: r2; slowest r2 -20, fastest r0 +0"
 
 
-def test_records_read_at_different_moments_are_lined_up():
-    """A record two seconds older is carried forward at its own rate before comparing."""
-    records = {0: rank(100, rate=50.0), 1: rank(0, rate=50.0, time=WALL - 2.0)}
-    summary = view(records).level(0)
-    assert summary.behind == ()
+def test_records_published_apart_are_compared_at_one_moment_never_projected():
+    """Rank 1 published a second after rank 0: it is brought back to rank 0's moment between its
+    own two records, not rank 0 carried forward at its rate."""
+    beats = Heartbeats(started=0.0)
+    view({0: rank(40, seq=1, time=WALL - 1.0), 1: rank(40, seq=1, time=WALL)}, now=1.0, heartbeats=beats)
+    # Rank 1 moved 40 -> 50 between WALL and WALL + 1; rank 0's latest is at WALL, at 50.
+    later = view({0: rank(50, seq=2, time=WALL), 1: rank(50, seq=2, time=WALL + 1.0)}, now=2.0, heartbeats=beats)
+    summary = later.level(0)
+    assert summary.offset(1, 0) == pytest.approx(-10)  # rank 1 was at 40 when rank 0 was at 50
+
+
+def test_a_record_that_cannot_be_brought_back_is_not_placed():
+    """A single record, published well after the others: no offset is made up for it."""
+    text = view({0: rank(100, rate=50.0, time=WALL - 2.0), 1: rank(0, rate=50.0), 2: rank(99, time=WALL - 2.0)}).text(0)
+    assert "r1" not in text
+
+
+def test_ranks_stuck_at_one_place_are_in_step_whatever_their_rates_say():
+    """Every rank stuck at 2/50 (their last rates still 10/s, records a second apart): all in
+    step. Carried forward at their rates, they read `slowest r0 +0, fastest r1 +2`."""
+    beats = Heartbeats(started=0.0)
+    first = {0: rank(2, seq=1, time=WALL - 1.5), 1: rank(2, seq=1, time=WALL - 0.5), 2: rank(2, seq=1, time=WALL - 1.0)}
+    view(first, now=1.0, heartbeats=beats)
+    again = {0: rank(2, seq=2, time=WALL - 0.5), 1: rank(2, seq=2, time=WALL + 0.5), 2: rank(2, seq=2, time=WALL)}
+    assert view(again, now=2.0, heartbeats=beats).text(0) == "3 ranks; all in step"
+
+
+def test_a_rank_silent_for_a_few_intervals_is_stale_not_placed():
+    beats = Heartbeats(started=0.0)
+    view({0: rank(10, seq=1), 1: rank(10, seq=1), 2: rank(10, seq=1)}, now=1.0, heartbeats=beats)
+    later = view({0: rank(40, seq=4), 1: rank(10, seq=1), 2: rank(41, seq=4)}, now=4.0, heartbeats=beats)
+    assert later.stale == (1,) and later.stopped == ()
+    text = later.text(0)
+    assert "stale: r1 3s" in text and "behind" not in text and "slowest r0 +0, fastest r2 +1" in text
+
+
+def test_behind_has_hysteresis():
+    """Called behind past the tolerance (a second of the pack's pace: 10 items), it stays so until
+    back within half of it, so the word does not flicker on and off around the threshold."""
+    beats = Heartbeats(started=0.0)
+    lags = [25, 7, 4, 8]
+    named = []
+    for seq, lag in enumerate(lags, start=1):
+        records = {0: rank(100, seq=seq), 1: rank(100, seq=seq), 2: rank(100 - lag, seq=seq)}
+        named.append(view(records, now=float(seq), heartbeats=beats).level(0).behind)
+    assert named == [(2,), (2,), (), ()]
+
+
+def test_the_rank_the_others_wait_for_is_named_by_time():
+    """Synchronous ranks stay in step: the slow one is the one that waits least."""
+    records = {r: rank(50) for r in range(4)}
+    for r, wait in zip(range(4), (0.40, 0.42, 0.38, 0.02)):
+        records[r].wait = wait
+    text = view(records).text(0)
+    assert "r3 slow (others wait 40%)" in text and "all in step" in text
+    for r, wait in zip(range(4), (0.10, 0.12, 0.08, 0.05)):
+        records[r].wait = wait
+    assert "slow (" not in view(records).text(0)  # everyone waits a little: nobody is singled out
+
+
+def test_a_stuck_rank_is_named_with_where_and_how_long_and_the_job_is_stalled():
+    records = {0: rank(12), 1: rank(12), 2: rank(12)}
+    records[2].phase, records[2].stalled = "data", 59.4
+    job = view(records)
+    assert job.stuck == (2,) and job.stalled
+    assert job.text(0).startswith("3 ranks; stuck: r2 in data 59s")
+    assert not view({0: rank(12), 1: rank(12)}).stalled
 
 
 def test_epochs_are_folded_into_steps():
@@ -115,8 +177,8 @@ def test_a_rank_that_finished_is_not_an_alarm():
 def test_ranks_that_never_report_are_named_after_the_timeout():
     """A rank with no record yet is named as not reporting, once the grace period has passed."""
     beats = Heartbeats(started=0.0)
-    assert view({0: rank(5), 1: None}, now=5.0, heartbeats=beats).missing == ()
-    assert view({0: rank(5), 1: None}, now=11.0, heartbeats=beats).text(0) == "2 ranks; not reporting: r1"
+    assert view({0: rank(5, seq=1), 1: None}, now=5.0, heartbeats=beats).missing == ()
+    assert view({0: rank(5, seq=2), 1: None}, now=11.0, heartbeats=beats).text(0) == "2 ranks; not reporting: r1"
 
 
 def test_a_thousand_ranks_stay_one_short_line():
@@ -127,15 +189,16 @@ def test_a_thousand_ranks_stay_one_short_line():
     records = {r: rank(500 if r % 10 else 100, seq=1 if r % 7 == 0 else 2) for r in range(1024)}
     text = view(records, now=20.0, heartbeats=beats).text(0)
     assert "\n" not in text and len(text) < 160
-    assert text.startswith("1024 ranks; behind: r") and " +" in text
+    assert text.startswith("1024 ranks; no heartbeat: r") and "; behind: r" in text and " +" in text
 
 
 def test_record_round_trip():
     """A record comes back from its bytes as it was published."""
     record = rank(3, 42, outer_total=5)
-    record.phase, record.idle = "data", 1.5
+    record.phase, record.idle, record.wait, record.stalled = "data", 1.5, 0.375, 12.0
     back = decode(encode(record))
     assert (back.levels, back.phase, back.idle, back.time) == (record.levels, "data", 1.5, WALL)
+    assert (back.wait, back.stalled) == (0.375, 12.0)
 
 
 def test_placeholders_and_garbage_decode_to_nothing():

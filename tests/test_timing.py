@@ -151,3 +151,24 @@ def test_the_data_share_is_measured_only_in_loops_slower_than_50_microseconds(ma
     b = run(clock, display, stream, items=200, wait=wait, body=body)
     assert (b.data_wait is not None) == shown
     assert ("data 78%" in stream.getvalue().splitlines()[-1]) == shown, stream.getvalue()
+
+
+def test_time_marked_as_waiting_counts_in_the_wait_share(manual):
+    """`with trainbar.waiting(): dist.all_reduce(...)`: time waiting on the other ranks joins the
+    data wait in the share a rank publishes, and the loop is "in a collective" meanwhile."""
+    clock, display = manual
+    seen = []
+    b = trainbar.bar(loader(clock, 11, 0.1), desc="train", file=io.StringIO())
+    for _ in b:
+        clock.advance(0.1)  # compute
+        with trainbar.waiting():
+            seen.append(b.where)
+            clock.advance(0.2)  # the others are slower: this rank waits in the all_reduce
+    assert seen[0] == "collective" and b.where != "collective"
+    assert b.data_wait == pytest.approx(0.25)
+    assert b.wait_share == pytest.approx(0.75)
+
+
+def test_waiting_outside_any_bar_is_harmless():
+    with trainbar.waiting():
+        pass

@@ -17,7 +17,7 @@ from trainbar.compat.tqdm import tqdm, trange
 from trainbar.core.bar import Bar, bar
 from trainbar.distributed.info import rank_info
 from trainbar.runtime.configure import configure
-from trainbar.runtime.output import flush, log, print, write
+from trainbar.runtime.output import flush, log, print, waiting, write
 
 __version__ = "0.1.0"
 
@@ -34,5 +34,6 @@ __all__ = [
     "tqdm",
     "trange",
     "unpatch_tqdm",
+    "waiting",
     "write",
 ]

@@ -67,7 +67,7 @@ class Bar(Counter, Generic[T]):
         "_total", "_desc", "_clean_desc", "_unit", "_unit_scale", "_unit_divisor", "_initial", "_ncols",
         "_ascii", "_colour", "_bar_format", "_desc_separator", "_delay", "_leave", "_prefix", "_iterable",
         "_metrics", "_readout", "_phase", "_start", "_end", "_status", "_reason", "_estimator",
-        "_data_wait", "_step_time", "_where", "_source", "_walk", "_node", "__weakref__",
+        "_data_wait", "_step_time", "_waited", "_where", "_source", "_walk", "_node", "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -125,6 +125,7 @@ class Bar(Counter, Generic[T]):
         self._reason: str | None = None
         self._estimator = RateEstimator(self._start, self._initial)
         self._data_wait = 0.0
+        self._waited = 0.0  # seconds inside trainbar.waiting(): a collective, another rank
         self._step_time = 0.0
         with _alive_lock:
             _alive.add(self)
@@ -189,7 +190,7 @@ class Bar(Counter, Generic[T]):
         self._n = 0
         self._start = _clock.now()
         self._estimator.reset(self._start, 0)
-        self._data_wait = self._step_time = 0.0
+        self._data_wait = self._step_time = self._waited = 0.0
 
     # --- lifetime --------------------------------------------------------------------------
 
@@ -320,6 +321,15 @@ class Bar(Counter, Generic[T]):
         return min(1.0, self._data_wait / self._step_time)
 
     @property
+    def wait_share(self) -> float | None:
+        """Share of the loop's time spent waiting: for its next item, and inside
+        ``trainbar.waiting()`` (a collective: the other ranks). None where nothing measures it."""
+        if self._step_time > 0:
+            return min(1.0, (self._data_wait + self._waited) / self._step_time)
+        elapsed = self.elapsed
+        return min(1.0, self._waited / elapsed) if self._waited and elapsed > 0 else None
+
+    @property
     def data_time(self) -> float | None:
         """Seconds spent waiting for the next item (timed loops only), or None."""
         return self._data_wait if self._step_time > 0 else None
@@ -392,7 +402,8 @@ class Bar(Counter, Generic[T]):
             total=self._total,
             elapsed=now - self._start,
             rate=self._rate(now, progress),
-            eta=self._estimator.eta(now, progress, self._total),
+            # While this loop, or another rank of the job, is stuck, no end can be foreseen.
+            eta=None if stall_since is not None or node.eta_held else self._estimator.eta(now, progress, self._total),
             unit=fmt.sanitize(self._unit[:MAX_DESC_CHARS]),
             unit_scale=self._unit_scale,
             unit_divisor=self._unit_divisor,

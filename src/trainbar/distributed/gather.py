@@ -77,11 +77,12 @@ class RankGatherer(Listener):
         self.node = _rank.node_key(info)
         self.host, self.pid = _rank.hostname(), os.getpid()
         self.timeout = heartbeat_timeout() if timeout is None else timeout
-        self.wall = wall if wall is not None else time.time  # only to line up records read apart
+        self.wall = wall if wall is not None else time.time  # to compare ranks at one moment
         self.view: JobView | None = None  # the latest picture of the job (drawing rank only)
         self.off = False
         self._outbox: Record | None = None
         self._texts: dict = {}  # depth -> summary shown on the bar at that depth
+        self._urgent = False  # the alarms changed at the last read: a log line at the next tick
         self._closed: tuple | None = None  # (depth, Level, parent lineage) of the last bar closed
         self._moved = (None, _clock.now())  # (innermost n, when it last changed)
         self._heartbeats = Heartbeats(_clock.now())
@@ -128,12 +129,19 @@ class RankGatherer(Listener):
             phase = phase_source(chain)
         except Exception:  # noqa: BLE001 - a faulty phase source must not stop publishing
             phase = None
+        inner = chain[-1] if chain else None
+        stall_since = inner._node.stall_since if inner is not None else None
         self._outbox = Record(host=self.host, pid=self.pid, node=self.node, state=RUNNING,
                               phase=None if phase is None else str(phase)[:40], idle=now - self._moved[1],
-                              levels=tuple(levels), time=self.wall())  # fmt: skip
-        texts = self._texts
+                              levels=tuple(levels), time=self.wall(),
+                              wait=inner.wait_share if inner is not None else None,
+                              stalled=None if stall_since is None else max(now - stall_since, 0.0))  # fmt: skip
+        texts, view = self._texts, self.view
+        # Who is stuck or gone changed: a log gets a line now, not at its next periodic one.
+        urgent, self._urgent = self._urgent, False
         for depth, bar in enumerate(chain):
-            self.runtime.note(bar, NOTE, texts.get(depth))
+            self.runtime.note(bar, NOTE, texts.get(depth), urgent=urgent and bar is inner)
+            self.runtime.hold_eta(bar, view is not None and view.stalled)
 
     def _chain(self) -> list:
         bar = self.runtime.innermost()
@@ -213,9 +221,11 @@ class RankGatherer(Listener):
         records = {rank: decode(value) for rank, value in zip(ranks, values)}
         if self.info.rank in records and self._outbox is not None:
             records[self.info.rank] = self._outbox  # our own, fresher than its copy in the store
-        view = build(records, self._heartbeats, _clock.now(), self.timeout, self.wall(), self.info.rank)
+        view = build(records, self._heartbeats, _clock.now(), self.timeout, self.info.rank, self.interval)
         depths = len(self._outbox.levels) if self._outbox is not None else 0
         self._texts = {depth: view.text(depth) for depth in range(depths)}
+        if self.view is not None and view.alarms != self.view.alarms:
+            self._urgent = True
         self.view = view
 
     def _fail(self, error: Exception) -> None:

@@ -16,7 +16,7 @@ from collections import namedtuple
 RUNNING, EXITED = "running", "exited"
 _STATUS_CODES = {"running": "r", "done": "d", "interrupted": "i"}
 _STATUS_NAMES = {code: name for name, code in _STATUS_CODES.items()}
-VERSION = 1
+VERSION = 2
 
 
 class Level(namedtuple("Level", "n total rate status")):
@@ -32,17 +32,19 @@ class Record:
     watching it move, on its own clock, so clocks of different hosts never need to agree.
     ``idle`` is the seconds since this rank's innermost counter last moved, by its own clock.
     ``time`` is when the counters were read (``time.time()``), only to bring ranks read at
-    slightly different moments to a common one before they are compared.
+    slightly different moments to a common one before they are compared. ``wait`` is the share
+    of its steps the rank spent waiting (for data, in a marked collective), or None where it is
+    not measured; ``stalled`` the seconds its own watchdog has seen it stalled, or None.
     """
 
-    __slots__ = ("seq", "host", "pid", "node", "state", "phase", "idle", "levels", "time")
+    __slots__ = ("seq", "host", "pid", "node", "state", "phase", "idle", "levels", "time", "wait", "stalled")
 
     def __init__(self, *, seq: int = 0, host: str = "", pid: int = 0, node: str = "", state: str = RUNNING,
-                 phase: str | None = None, idle: float = 0.0, levels: tuple = (),
-                 time: float = 0.0) -> None:  # fmt: skip
+                 phase: str | None = None, idle: float = 0.0, levels: tuple = (), time: float = 0.0,
+                 wait: float | None = None, stalled: float | None = None) -> None:  # fmt: skip
         self.seq, self.host, self.pid, self.node = seq, host, pid, node
         self.state, self.phase, self.idle, self.levels = state, phase, idle, tuple(levels)
-        self.time = time
+        self.time, self.wait, self.stalled = time, wait, stalled
 
     @property
     def innermost(self) -> Level | None:
@@ -76,7 +78,8 @@ def encode(record: Record) -> bytes:
         for level in record.levels
     ]
     data = [VERSION, record.seq, record.host, record.pid, record.node, record.state, record.phase,
-            _short(record.idle), round(record.time, 3), levels]  # fmt: skip
+            _short(record.idle), round(record.time, 3), levels,
+            _short(record.wait), _short(record.stalled)]  # fmt: skip
     return json.dumps(data, separators=(",", ":")).encode()
 
 
@@ -89,12 +92,15 @@ def decode(raw: bytes) -> Record | None:
     if not raw or raw[:3] != b"[%d," % VERSION:
         return None
     try:
-        _, seq, host, pid, node, state, phase, idle, when, levels = json.loads(raw)
+        _, seq, host, pid, node, state, phase, idle, when, levels, wait, stalled = json.loads(raw)
+        if type(wait) not in _OPTIONAL or type(stalled) not in _OPTIONAL:
+            return None
         # Slots set directly: the drawing rank decodes a record per rank per read, and the
         # keyword constructor would cost more than parsing the JSON.
         record = Record.__new__(Record)
         record.seq, record.host, record.pid, record.node = int(seq), str(host), int(pid), str(node)
         record.state, record.phase, record.idle, record.time = str(state), phase, float(idle or 0.0), float(when or 0.0)
+        record.wait, record.stalled = wait, stalled
         built = []
         for n, total, rate, status in levels:
             if type(n) not in _NUMBERS or type(total) not in _OPTIONAL or type(rate) not in _OPTIONAL:

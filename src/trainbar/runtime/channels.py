@@ -12,6 +12,7 @@ its ``lock`` held; ``watch`` calls it from its one thread.
 
 from __future__ import annotations
 
+import math
 import threading
 from functools import partial
 from typing import Any, Protocol
@@ -75,6 +76,9 @@ class Channel:
 
     def tick(self, now: float) -> None:
         pass
+
+    def due_now(self, item: Drawable) -> None:
+        """Draw ``item`` again at the next tick, whatever the interval (a frame already is)."""
 
     def write_above(self, text: str, stream: Any) -> None:
         """Put a message above the bars (on this channel's stream, or another of the terminal's)."""
@@ -175,6 +179,10 @@ class LogChannel(Channel):
                 self.output.submit(partial(self.writer.line, text), len(text), stream=self.stream)
             else:
                 self._line(item, now)
+
+    def due_now(self, item: Drawable) -> None:
+        if id(item) in self._due:
+            self._due[id(item)] = -math.inf
 
     def tick(self, now: float) -> None:
         for item in self.drawn():

@@ -26,7 +26,8 @@ class Node:
     """An open bar's place in the runtime."""
 
     __slots__ = ("bar", "parent", "depth", "lineage", "thread_id", "opened", "channel", "stream", "prefix",
-                 "on_stall", "stall_since", "closing", "owner", "first", "final", "_notes", "__weakref__")  # fmt: skip
+                 "on_stall", "stall_since", "eta_held", "closing", "owner", "first", "final", "_notes",
+                 "__weakref__")  # fmt: skip
 
     def __init__(self, bar: Bar[Any], parent: Node | None, order: int, *, thread_id: int, opened: float,
                  prefix: str, on_stall: Callable[[dict], object] | None, owner: object) -> None:  # fmt: skip
@@ -43,6 +44,7 @@ class Node:
         self.prefix = prefix  # "[r3] " when every rank draws
         self.on_stall = on_stall
         self.stall_since: float | None = None  # set by the stall watchdog while the loop is stalled
+        self.eta_held = False  # set while another rank of the job is stuck or silent
         # The bar, held strongly from its close until its final line is drawn: a bar closed by
         # the garbage collector has no weak reference left by then.
         self.closing: Bar[Any] | None = None

@@ -298,12 +298,23 @@ class Runtime:
         """The channel has nothing left to draw: let it go (a new bar makes a new one)."""
         self._drop(channel)
 
-    def note(self, bar: Bar[Any], key: str, text: str | None) -> None:
-        """Show ``text`` after ``bar``'s metrics, under ``key`` (None takes it away)."""
+    def note(self, bar: Bar[Any], key: str, text: str | None, *, urgent: bool = False) -> None:
+        """Show ``text`` after ``bar``'s metrics, under ``key`` (None takes it away); ``urgent``:
+        in a log too at the next tick, not at the next periodic line."""
         with self.lock:
             for node in self._open:
                 if node.bar() is bar:
                     node.note(key, text)
+                    if urgent and node.channel is not None:
+                        node.channel.due_now(node)
+                    return
+
+    def hold_eta(self, bar: Bar[Any], held: bool) -> None:
+        """While ``held``, ``bar`` shows no remaining time (another rank is stuck or silent)."""
+        with self.lock:
+            for node in self._open:
+                if node.bar() is bar:
+                    node.eta_held = held
                     return
 
     def open_nodes(self) -> list[Node]:

@@ -119,6 +119,14 @@ def test_a_stuck_rank_is_named_with_where_and_how_long_and_the_job_is_stalled():
     assert not view({0: rank(12), 1: rank(12)}).stalled
 
 
+def test_ranks_stuck_waiting_in_a_collective_are_not_the_ones_named():
+    """Rank 2 hangs in its loader; the others block in the all-reduce waiting for it."""
+    records = {0: rank(12), 1: rank(12), 2: rank(12)}
+    for r, phase in ((0, "collective"), (1, "collective"), (2, "data")):
+        records[r].phase, records[r].stalled = phase, 5.0
+    assert "stuck: r2 in data 5s;" in view(records).text(0)
+
+
 def test_epochs_are_folded_into_steps():
     """A rank at step 90 of epoch 2 is behind one at step 10 of epoch 3 (100 steps an epoch)."""
     records = {0: rank(3, 10, outer_total=5), 1: rank(2, 90, outer_total=5), 2: rank(3, 11, outer_total=5)}

@@ -75,12 +75,12 @@ def test_the_slower_rank_is_named(four_ranks):
 @pytest.mark.reliability(
     "Distributed",
     "a rank exits abruptly under torchrun (os._exit)",
-    "the drawing rank names it (no heartbeat) and goes on",
+    "the drawing rank names it (gone, on the same host at once; elsewhere when its heartbeat stops) and goes on",
 )
 def test_a_rank_that_dies_is_named(four_ranks):
-    """Rank 2 exits abruptly; its heartbeat stops and the drawing rank says so."""
+    """Rank 2 exits abruptly; on this host its process is seen gone at the next read."""
     assert four_ranks.returncode != 0  # torchrun reports the dead rank too
-    assert any("no heartbeat: r2" in line for line in bar_lines(four_ranks.stderr))
+    assert any("exited: r2" in line for line in bar_lines(four_ranks.stderr))
 
 
 @pytest.fixture(scope="module")

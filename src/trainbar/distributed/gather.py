@@ -40,6 +40,7 @@ FIRST_WAIT = 0.2  # seconds before the first publication: enough for the display
 MEMBERS_REFRESH = 10  # reads between refreshes of a node's member list
 DEFAULT_TIMEOUT = 10.0
 NOTE = "ranks"  # our note on a bar's line (Node.note), beside other listeners'
+SAME_HOST_CHECKS = 64  # ranks of this host looked up at each read, at most: each is a syscall
 
 
 def heartbeat_timeout() -> float:
@@ -83,6 +84,8 @@ class RankGatherer(Listener):
         self._outbox: Record | None = None
         self._texts: dict = {}  # depth -> summary shown on the bar at that depth
         self._urgent = False  # the alarms changed at the last read: a log line at the next tick
+        self._records: dict | None = None  # every rank's record at the last read (drawing rank)
+        self._viewing = threading.Lock()  # the reads, and a closing bar's last look
         self._closed: tuple | None = None  # (depth, Level, parent lineage) of the last bar closed
         self._moved = (None, _clock.now())  # (innermost n, when it last changed)
         self._heartbeats = Heartbeats(_clock.now())
@@ -221,12 +224,37 @@ class RankGatherer(Listener):
         records = {rank: decode(value) for rank, value in zip(ranks, values)}
         if self.info.rank in records and self._outbox is not None:
             records[self.info.rank] = self._outbox  # our own, fresher than its copy in the store
-        view = build(records, self._heartbeats, _clock.now(), self.timeout, self.info.rank, self.interval)
-        depths = len(self._outbox.levels) if self._outbox is not None else 0
-        self._texts = {depth: view.text(depth) for depth in range(depths)}
-        if self.view is not None and view.alarms != self.view.alarms:
-            self._urgent = True
-        self.view = view
+        self._records = records
+        self._view(records)
+
+    def _view(self, records: dict) -> JobView:
+        with self._viewing:
+            view = build(records, self._heartbeats, _clock.now(), self.timeout, self.info.rank, self.interval,
+                         self._gone(records))  # fmt: skip
+            depths = len(self._outbox.levels) if self._outbox is not None else 0
+            self._texts = {depth: view.text(depth) for depth in range(depths)}
+            if self.view is not None and view.alarms != self.view.alarms:
+                self._urgent = True
+            self.view = view
+            return view
+
+    def _gone(self, records: dict) -> frozenset:
+        """Ranks on this host whose process has ended (a SIGKILL publishes nothing): no need to
+        wait for their heartbeat to time out."""
+        mine = [(rank, r.pid) for rank, r in records.items() if r is not None and r.host == self.host]
+        if len(mine) > SAME_HOST_CHECKS:
+            return frozenset()
+        return frozenset(rank for rank, pid in mine if pid != self.pid and _process_gone(pid))
+
+    def before_final(self, bar: Bar[Any]) -> None:
+        """An interrupted bar's last line names the ranks gone meanwhile (a collective fails the
+        moment a peer is killed, long before its heartbeat times out): no store request, only a
+        look at this host's processes."""
+        records = self._records
+        if not self.reads or records is None or self.off:
+            return
+        view = self._view(records)
+        self.runtime.note(bar, NOTE, view.text(bar.depth))
 
     def _fail(self, error: Exception) -> None:
         self.off = True
@@ -269,6 +297,21 @@ class RankGatherer(Listener):
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _process_gone(pid: int) -> bool:
+    """Whether process ``pid`` of this host has ended (a zombie not yet reaped has too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[:1] in ([b"Z"], [b"X"])
+    except OSError:
+        return False
 
 
 def _level(bar: Bar[Any], now: float) -> Level:

@@ -190,17 +190,18 @@ class JobView:
 
 
 def build(records: dict, heartbeats: Heartbeats, now: float, timeout: float, reader: int | None = None,
-          interval: float = 1.0) -> JobView:  # fmt: skip
-    """The view of ``records`` (rank -> Record or None) at ``now``; ranks publish every ``interval``."""
+          interval: float = 1.0, gone: frozenset = frozenset()) -> JobView:  # fmt: skip
+    """The view of ``records`` (rank -> Record or None) at ``now``; ranks publish every ``interval``.
+    ``gone``: ranks whose process is known to have ended (on this host), whatever they published."""
     states = []
     for rank in sorted(records):
         record = records[rank]
         silent = heartbeats.silent_for(rank, record, now)
         if record is None:
             state = MISSING
-        elif record.state == EXITED:
+        elif record.state == EXITED or rank in gone:
             finished = all(level.status == "done" for level in record.levels)
-            state = DONE if finished else EXITED
+            state = DONE if finished and record.state == EXITED else EXITED
         elif silent > timeout:
             state = STOPPED
         elif silent > STALE_INTERVALS * interval:
@@ -335,8 +336,11 @@ def describe(view: JobView, depth: int) -> str:
     summary = view.level(depth)
     parts = [f"{count} ranks"]
     if view.stuck:
-        parts.append("stuck: " + ", ".join(_stuck_text(view, rank) for rank in view.stuck[:NAMED])
-                     + (f" +{len(view.stuck) - NAMED}" if len(view.stuck) > NAMED else ""))  # fmt: skip
+        # Ranks stuck in a collective are waiting for the others: the ones stuck elsewhere are
+        # where to look, so only they are named when there are any.
+        culprits = [rank for rank in view.stuck if view.by_rank[rank].phase != "collective"] or list(view.stuck)
+        parts.append("stuck: " + ", ".join(_stuck_text(view, rank) for rank in culprits[:NAMED])
+                     + (f" +{len(culprits) - NAMED}" if len(culprits) > NAMED else ""))  # fmt: skip
     if view.stopped:
         silent = sorted(view.stopped, key=lambda rank: -view.by_rank[rank].silent)
         parts.append("no heartbeat: " + _names(silent, lambda rank: _seconds(view.by_rank[rank].silent)))

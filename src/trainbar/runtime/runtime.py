@@ -40,6 +40,7 @@ from trainbar.core import clock as _clock
 from trainbar.core import metrics as _metrics
 from trainbar.core import timing as _timing
 from trainbar.core.rate import observe_bars
+from trainbar.core.snapshot import INTERRUPTED
 from trainbar.distributed import leader as _leader
 from trainbar.render import fmt
 from trainbar.runtime import environment as _env
@@ -144,6 +145,8 @@ class Runtime:
             # calls one (in a runtime without threads, the caller is the ticker).
             if not self.threaded:
                 _metrics.refresh(bar)
+            if bar.status == INTERRUPTED:
+                self._before_final(bar)
             node.final = bar.snapshot(now)
         with self.lock:
             if node in self._open:
@@ -158,6 +161,17 @@ class Runtime:
         else:
             self._deliver(channel, self._remove, channel, node, now)
         self._settle()
+
+    def _before_final(self, bar: Bar[Any]) -> None:
+        """Listeners may still add to an interrupted bar's last line (who else is gone), on the
+        closing thread: cheap work only, no I/O, and never an error of theirs here."""
+        for listener in self.listeners():
+            hook = getattr(listener, "before_final", None)
+            if hook is not None:
+                try:
+                    hook(bar)
+                except Exception:  # noqa: BLE001 - a listener must never stop a bar closing
+                    pass
 
     def _remove(self, channel: Channel, node: Node, now: float) -> None:
         try:

@@ -86,6 +86,10 @@ class RankGatherer(Listener):
         self._urgent = False  # the alarms changed at the last read: a log line at the next tick
         self._records: dict | None = None  # every rank's record at the last read (drawing rank)
         self._viewing = threading.Lock()  # the reads, and a closing bar's last look
+        self._relaying = threading.Lock()
+        self._relay_out: list = []  # this rank's stall reports, for the drawing rank to print
+        self._relay_seq = 0
+        self._relayed: dict = {}  # rank -> the last report number printed here (drawing rank)
         self._closed: tuple | None = None  # (depth, Level, parent lineage) of the last bar closed
         self._moved = (None, _clock.now())  # (innermost n, when it last changed)
         self._heartbeats = Heartbeats(_clock.now())
@@ -180,6 +184,7 @@ class RankGatherer(Listener):
             if self._outbox is None:
                 self._sample()  # the display has not ticked yet: the first record should not wait
             self._publish(self._outbox)
+            self._send_reports()
             began = _clock.now()
             if self.reads and began >= self._next_read:
                 self._gather()
@@ -202,6 +207,24 @@ class RankGatherer(Listener):
         record.seq = self._seq
         self._store.set(_store.rank_key(self.info.rank), encode(record))
 
+    def _send_reports(self) -> None:
+        with self._relaying:
+            reports, self._relay_out = self._relay_out, []
+        if reports:
+            self._relay_seq += 1
+            self._store.set(_store.report_key(self.info.rank), f"{self._relay_seq}\n" + "\n".join(reports))
+
+    def _print_reports(self, ranks: tuple, values: list) -> None:
+        """The other ranks' stall reports, each printed once, above this rank's bars."""
+        bar = self.runtime.innermost()
+        stream = bar._node.stream if bar is not None else None
+        for rank, raw in zip(ranks, values):
+            number, _, text = raw.decode("utf-8", "replace").partition("\n")
+            if not number.isdigit() or int(number) <= self._relayed.get(rank, 0) or rank == self.info.rank:
+                continue
+            self._relayed[rank] = int(number)
+            self.runtime.report(text, stream)
+
     def _expected(self) -> tuple:
         if not self.by_node:
             return tuple(range(self.info.world_size))
@@ -213,13 +236,15 @@ class RankGatherer(Listener):
 
     def _gather(self) -> None:
         ranks = self._expected()
-        keys = [_store.rank_key(rank) for rank in ranks]
+        keys = [_store.rank_key(rank) for rank in ranks] + [_store.report_key(rank) for rank in ranks]
         new = [key for key in keys if key not in self._seeded]
         if new and not self._store.check(new):
             for key in new:  # only where missing: compare_set never overwrites a record
                 self._store.compare_set(key, "", _store.PLACEHOLDER)
         self._seeded.update(new)
         values = self._store.multi_get(keys)
+        values, reports = values[: len(ranks)], values[len(ranks) :]
+        self._print_reports(ranks, reports)
         self._reads += 1
         records = {rank: decode(value) for rank, value in zip(ranks, values)}
         if self.info.rank in records and self._outbox is not None:
@@ -245,6 +270,18 @@ class RankGatherer(Listener):
         if len(mine) > SAME_HOST_CHECKS:
             return frozenset()
         return frozenset(rank for rank, pid in mine if pid != self.pid and _process_gone(pid))
+
+    def relay(self, text: str) -> str | None:
+        """A stall report of this rank's: on a rank that does not draw, it goes to the drawing
+        rank through the store ("sent"), or, with no store to reach, is not printed here at all
+        ("unreachable"). None on a rank that draws: it prints its own."""
+        if _leader.draws():
+            return None
+        if self.off or self._store is None:
+            return "unreachable"
+        with self._relaying:
+            self._relay_out.append(text)
+        return "sent"
 
     def before_final(self, bar: Bar[Any]) -> None:
         """An interrupted bar's last line names the ranks gone meanwhile (a collective fails the

@@ -29,6 +29,10 @@ def rank_key(rank: int) -> str:
     return f"r{rank}"
 
 
+def report_key(rank: int) -> str:
+    return f"s{rank}"  # that rank's latest stall reports, numbered, for the drawing rank to print
+
+
 def members_key(node: str) -> str:
     return f"m/{node}"
 

@@ -290,6 +290,21 @@ class Runtime:
             self._to_listeners("on_write", text)
         self._settle()
 
+    def relay(self, text: str) -> str | None:
+        """Offer a stall report to the listeners (the ranks' gatherer): "sent" to the rank that
+        draws, "unreachable" (this rank does not draw and cannot send it), or None: print it."""
+        for listener in self.listeners():
+            hook = getattr(listener, "relay", None)
+            if hook is None:
+                continue
+            try:
+                outcome = hook(text)
+            except Exception:  # noqa: BLE001 - a failing relay means printing it here
+                outcome = None
+            if outcome is not None:
+                return outcome
+        return None
+
     def report(self, text: str, stream: Any) -> None:
         """A report of trainbar's own (a stall): above the bars on ``stream``, or on standard
         error when the bar draws nowhere. It never waits, whatever the stream is doing."""

@@ -350,7 +350,16 @@ class Watchdog:
         )  # fmt: skip
         info["report"] = diagnose.stall_report(info)
         self.runtime.notify("on_stall", bar, info)
-        self.runtime.report(info["report"], episode.stream)
+        # In a job, one report per job: a rank that does not draw sends its report to the one
+        # that does, or says one line when it cannot, rather than every rank printing its own.
+        outcome = self.runtime.relay(info["report"])
+        if outcome is None:
+            self.runtime.report(info["report"], episode.stream)
+        elif outcome == "unreachable":
+            self.runtime.report(
+                info["report"].splitlines()[0] + " (its full report: no job store to send it to the drawing rank)",
+                episode.stream,
+            )
         self._call_back(group, info)
 
     def _dump(self, track: Track, bar: Bar[Any], now: float) -> None:
@@ -358,7 +367,11 @@ class Watchdog:
 
         episode = track.episode
         assert episode is not None
-        self.runtime.report(diagnose.all_threads_report(bar.desc, now - episode.since), episode.stream)
+        if bar.where == "collective":
+            return  # waiting for another rank: that rank's threads are the ones worth reading
+        text = diagnose.all_threads_report(bar.desc, now - episode.since)
+        if self.runtime.relay(text) is None:
+            self.runtime.report(text, episode.stream)
 
     def _end(self, track: Track, now: float, *, recovered: bool) -> None:
         episode, track.episode = track.episode, None
@@ -374,7 +387,9 @@ class Watchdog:
 
         info = diagnose.recovery_info(bar, seconds=now - episode.since, phase=episode.phase, stalled_at=episode.n)
         self.runtime.notify("on_recover", bar, info)
-        self.runtime.report(diagnose.recovery_report(info), episode.stream)
+        text = diagnose.recovery_report(info)
+        if self.runtime.relay(text) is None:
+            self.runtime.report(text, episode.stream)
 
     def _call_back(self, group: list, info: dict) -> None:
         callbacks: list = []

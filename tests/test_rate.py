@@ -1,6 +1,7 @@
 """Rate and ETA: the estimator on scripted step times, every clock reading given explicitly."""
 
 import io
+import itertools
 import math
 import random
 import re
@@ -373,3 +374,99 @@ def test_a_finished_bar_with_a_hiccup_reports_the_same_rate_in_every_mode(manual
         rates.append(b.rate)
     assert rates[0] == pytest.approx(rates[1])
     assert rates[0] == pytest.approx(39 / (38 * 0.1 + 5.0))
+
+
+# --- undeclared periodic slow steps (issue 16) -------------------------------------------------
+
+
+def _periodic(n, every, factor, sigma=0.0, seed=3):
+    """0.2 s steps, every ``every``-th one ``factor`` times slower, none declared with pause();
+    with ``sigma``, every step time jittered (log-normal, mean kept)."""
+    rng = random.Random(seed)
+    times = []
+    for i in range(1, n + 1):
+        seconds = 0.2 * (factor if i % every == 0 else 1.0)
+        times.append(seconds * rng.lognormvariate(-sigma * sigma / 2, sigma) if sigma else seconds)
+    return times
+
+
+def _eta_errors(times):
+    """Mean absolute ETA error of the estimator and of tqdm's default one, as the ETA benchmark
+    measures them: the display samples progress every 0.1 s (so a sample may hold several steps,
+    or a part of a slow one), and both ETAs are read every 0.5 s. tqdm's is an exponential average
+    (smoothing 0.3) of each update's items and seconds, an update being a step that ends 0.1 s
+    (its mininterval) or more after the last one; its ETA uses the current count."""
+    total = len(times)
+    ends = list(itertools.accumulate(times))
+    est = RateEstimator(0.0, 0)
+    ema_dn = ema_dt = 0.0
+    last_n, last_t = 0, 0.0
+    done = 0
+    ours, theirs = [], []
+    for tick in range(1, int(ends[-1] * 10) + 1):
+        t = tick / 10
+        while done < total and ends[done] <= t:
+            done += 1
+            if ends[done - 1] - last_t >= 0.1:  # tqdm's update at the step's end
+                ema_dn = 0.3 * (done - last_n) + 0.7 * ema_dn
+                ema_dt = 0.3 * (ends[done - 1] - last_t) + 0.7 * ema_dt
+                last_n, last_t = done, ends[done - 1]
+        est.observe(t, done)
+        if tick % 5 == 0 and ema_dn:
+            truth = ends[-1] - t
+            eta = est.eta(t, done, total)
+            if eta is not None and truth > 0:
+                ours.append(abs(eta - truth))
+                theirs.append(abs((total - done) * ema_dt / ema_dn - truth))  # bias corrections cancel
+    return sum(ours) / len(ours), sum(theirs) / len(theirs)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.2], ids=["exact steps", "jittered steps"])
+@pytest.mark.parametrize(("every", "factor"), [(10, 10.0), (100, 50.0)], ids=["10th step 10x", "100th step 50x"])
+def test_undeclared_periodic_slow_steps_keep_the_eta_within_half_of_tqdms_error(every, factor, sigma):
+    """A slow step that comes back every so often (an evaluation nobody declared) is part of the
+    pace: over 1000 steps the ETA's mean error is at most half of tqdm's."""
+    ours, theirs = _eta_errors(_periodic(1000, every, factor, sigma))
+    assert ours <= 0.5 * theirs, (ours, theirs)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.2], ids=["exact steps", "jittered steps"])
+def test_periodic_slow_steps_are_expected_at_their_average_cost(sigma):
+    """Every 10th step 10x slower: once a few have passed, the ETA is the items left times the
+    average step (0.38 s), within 5%, wherever in the period it is read."""
+    times = _periodic(400, 10, 10.0, sigma)
+    run = Run(total=1000)
+    for seconds in times[:100]:
+        run.step(seconds)
+    for seconds in times[100:]:
+        run.step(seconds)
+        assert run.eta == pytest.approx((1000 - run.n) * 0.38, rel=0.05)
+
+
+def test_a_slow_step_followed_by_a_slightly_slow_one_is_no_change_of_speed():
+    """0.2 s steps, then a 2 s one and a 0.3 s one: the slow step is no evidence of a new speed,
+    so the window keeps its steps (the rate stays 5/s) and the slow step stays overhead: 1.8 s
+    over the 30 items since the first."""
+    run = Run(total=200)
+    for _ in range(30):
+        run.step(0.2)
+    run.step(2.0)
+    run.step(0.3)
+    assert run.rate == pytest.approx(30 / (29 * 0.2 + 0.3))
+    assert run.eta == pytest.approx(168 * ((29 * 0.2 + 0.3) / 30 + 1.8 / 30))
+
+
+def test_a_long_slow_step_does_not_push_the_steady_steps_out_of_the_window():
+    """A 60 s step among 0.9-1.1 s steps: the window still holds the steps before it (a minute of
+    them), so the ordinary noise after it is judged against them, not read as a new speed."""
+    rng = random.Random(11)
+    run = Run(total=500)
+    for _ in range(40):
+        run.step(rng.choice((0.9, 1.0, 1.1)))
+    run.step(60.0)
+    for _ in range(10):
+        run.step(rng.choice((0.9, 1.0, 1.1)))
+    assert run.rate == pytest.approx(1.0, rel=0.03)
+    # The slow step's ~59 s beyond a usual step, spread over the 40 items before it.
+    assert run.eta == pytest.approx((500 - 51) * (1.0 + 59.0 / 40), rel=0.03)
+

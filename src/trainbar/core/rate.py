@@ -8,13 +8,18 @@ estimation. Each time progress has moved, the stretch since the previous move be
   starts when the first item completes;
 * time inside ``bar.pause(...)`` is left out of every interval;
 * the speed is items over seconds across a window of recent intervals (the last
-  ``WINDOW_SECONDS`` of running time, and never fewer than ``MIN_INTERVALS``), so noise
-  averages out instead of whipsawing the estimate as an exponential average does;
+  ``WINDOW_SECONDS`` of running time, hiccups left out, and never fewer than
+  ``MIN_INTERVALS``), so noise averages out instead of whipsawing the estimate as an
+  exponential average does;
 * an interval far slower than the window's median (an evaluation or checkpoint nobody
-  declared) is a *hiccup*: left out of the speed, its extra time counted as overhead;
+  declared) is a *hiccup*: left out of the speed, its extra time counted as overhead. A slow
+  step that comes back (every 10th step 10x slower, say) is part of the pace that way: its cost
+  is spread over the items, never dropped;
 * when the recent intervals are consistently faster or slower than the window (a robust test
   in log space against the window's own spread), the speed has changed: the window restarts
-  there, so the estimate follows a real change within a few steps;
+  there, so the estimate follows a real change within a few steps. Hiccups among the recent
+  intervals are no evidence of a change (only a run of nothing but hiccups is): a periodic slow
+  step does not restart the window;
 * the ETA is the items left times (seconds per item + overhead per item). The overhead is the
   paused and hiccup time so far, spread over the progress up to the latest of those events,
   or over the progress so far less one average gap between events once that is larger: a
@@ -43,6 +48,7 @@ HICCUP_MIN_SECONDS = 0.5  # ...at least this long: shorter blips simply average 
 CHANGE_Z = 4.0  # how many spreads a recent stretch must differ by to count as a speed change
 NOISE_FLOOR = math.log(1.1)  # changes of less than ~10% never restart the window
 _CHANGE_SPANS = (2, 4, 8, 16)
+_HICCUP_LOG = math.log(HICCUP_FACTOR)
 
 
 class _Interval:
@@ -189,8 +195,13 @@ class RateEstimator:
             self._events += 1
             self._last_event = self._last_p
         window.append(interval)
-        while len(window) > MIN_INTERVALS and interval.end - window[0].end > WINDOW_SECONDS:
+        # The window spans WINDOW_SECONDS of steady time: a long hiccup (a 50 s evaluation step)
+        # does not push out the steps that tell its speed and spread.
+        span = sum(i.seconds for i in window[1:] if not i.excess)
+        while len(window) > MIN_INTERVALS and span > WINDOW_SECONDS:
             window.pop(0)
+            if not window[0].excess:
+                span -= window[0].seconds
         if len(window) > MAX_INTERVALS:
             del window[: len(window) - MAX_INTERVALS]
         self._detect_change()
@@ -208,21 +219,39 @@ class RateEstimator:
                 return
             centre = _median(older)
             spread = max(1.4826 * _median([abs(x - centre) for x in older]), NOISE_FLOOR)
-            recent = [x - centre for x in logs[-span:]]
-            if span == 2:  # two points: both must be off, on the same side
-                off = min(recent) if recent[0] > 0 else -max(recent)
-                same_side = (recent[0] > 0) == (recent[1] > 0)
+            # A hiccup among the recent points says nothing about the speed of the others (a
+            # periodic evaluation step, or the short stretch sampled just before it): the test
+            # is on the rest. Only when every one of them is that slow is that the new speed.
+            recent = [(x - centre, i) for x, i in zip(logs[-span:], window[-span:])]
+            usual = [(x, i) for x, i in recent if x <= _HICCUP_LOG and not i.excess]
+            if usual:
+                recent = usual
+            if len(recent) < 2:
+                continue
+            offs = [x for x, _ in recent]
+            if len(recent) == 2:  # two points: both must be off, on the same side
+                off = min(offs) if offs[0] > 0 else -max(offs)
+                same_side = (offs[0] > 0) == (offs[1] > 0)
                 limit = CHANGE_Z * spread / math.sqrt(2)
-            else:  # a median shrugs off a single hiccup among the recent points
-                off = abs(_median(recent))
+            else:  # a median shrugs off a single outlier among the recent points
+                off = abs(_median(offs))
                 same_side = True
-                limit = CHANGE_Z * 1.25 * spread / math.sqrt(span)
+                limit = CHANGE_Z * 1.25 * spread / math.sqrt(len(recent))
             if same_side and off > limit:
                 del window[:-span]
-                for kept in window:  # what looked like hiccups was the new speed
+                # A hiccup is measured against the new speed: what looked like hiccups may have
+                # been the new speed itself, while an evaluation step stays one.
+                per_item = math.exp(centre + _median(offs))
+                for kept in window:
+                    if not kept.excess:
+                        continue
                     self._overhead -= kept.excess
-                    self._events -= 1 if kept.excess else 0
                     kept.excess = 0.0
+                    if kept.seconds > HICCUP_FACTOR * per_item * kept.items:
+                        kept.excess = kept.seconds - per_item * kept.items
+                        self._overhead += kept.excess
+                    else:
+                        self._events -= 1
                 return
 
     def _summarise(self) -> None:

@@ -470,3 +470,22 @@ def test_a_long_slow_step_does_not_push_the_steady_steps_out_of_the_window():
     # The slow step's ~59 s beyond a usual step, spread over the 40 items before it.
     assert run.eta == pytest.approx((500 - 51) * (1.0 + 59.0 / 40), rel=0.03)
 
+
+def test_steps_near_the_display_cadence_are_not_read_as_speed_changes():
+    """Jittered 0.05 s steps sampled every 0.1 s come in as one item or two (now and then three)
+    per sample: that granularity is no change of speed, so the rate stays within 5% of the true
+    one instead of restarting from a few samples."""
+    rng = random.Random(5)
+    ends = list(itertools.accumulate(0.05 * rng.lognormvariate(-0.02, 0.2) for _ in range(3000)))
+    est = RateEstimator(0.0, 0)
+    done = 0
+    worst = 0.0
+    for tick in range(1, int(ends[-1] * 10)):
+        t = tick / 10
+        while ends[done] <= t:
+            done += 1
+        est.observe(t, done)
+        if done > 1000:
+            true_rate = 1000 / (ends[done - 1] - ends[done - 1001])  # over the last 1000 steps
+            worst = max(worst, abs(est.rate(t, done) / true_rate - 1.0))
+    assert worst < 0.05

@@ -18,8 +18,9 @@ estimation. Each time progress has moved, the stretch since the previous move be
 * when the recent intervals are consistently faster or slower than the window (a robust test
   in log space against the window's own spread), the speed has changed: the window restarts
   there, so the estimate follows a real change within a few steps. Hiccups among the recent
-  intervals are no evidence of a change (only a run of nothing but hiccups is): a periodic slow
-  step does not restart the window;
+  intervals are no evidence of a change (only a run of nothing but hiccups is), and when the
+  samples hold several steps each, a step more or less per sample is the sampling's grain: a
+  periodic slow step or the 0.1 s sampling does not restart the window;
 * the ETA is the items left times (seconds per item + overhead per item). The overhead is the
   paused and hiccup time so far, spread over the progress up to the latest of those events,
   or over the progress so far less one average gap between events once that is larger: a
@@ -218,7 +219,10 @@ class RateEstimator:
             if len(older) < 4:
                 return
             centre = _median(older)
-            spread = max(1.4826 * _median([abs(x - centre) for x in older]), NOISE_FLOOR)
+            deviations = [abs(x - centre) for x in older]
+            # The median deviation is 0 when most intervals read the same few ticks of the
+            # display's clock (steps near its 0.1 s cadence): the mean deviation sees the rest.
+            spread = max(1.4826 * _median(deviations), 1.2533 * sum(deviations) / len(deviations), NOISE_FLOOR)
             # A hiccup among the recent points says nothing about the speed of the others (a
             # periodic evaluation step, or the short stretch sampled just before it): the test
             # is on the rest. Only when every one of them is that slow is that the new speed.
@@ -237,6 +241,14 @@ class RateEstimator:
                 off = abs(_median(offs))
                 same_side = True
                 limit = CHANGE_Z * 1.25 * spread / math.sqrt(len(recent))
+            items = sum(i.items for _, i in recent)
+            if _median([i.items for i in window[:-span]]) > 1:
+                # Samples hold several steps each (fast steps sampled every 0.1 s), counted to the
+                # step: one step more or less in a sample is the sampling's grain. The stretch is
+                # judged as a whole, one step more or less at its ends allowed for.
+                if len(recent) > 2:
+                    off = abs(math.log(sum(i.seconds for _, i in recent) / items) - centre)
+                limit += math.log(1 + 1 / items)
             if same_side and off > limit:
                 del window[:-span]
                 # A hiccup is measured against the new speed: what looked like hiccups may have

@@ -2,6 +2,9 @@
 
 import io
 import json
+import os
+import subprocess
+import sys
 
 import pyte
 import pytest
@@ -170,17 +173,187 @@ def test_stale_marking_is_a_log_line_when_not_on_a_terminal(tmp_path, clock):
     assert notes == [f"trainbar watch: {writer.path}: no events for 00:11: stale", f"trainbar watch: {writer.path}: events again"]
 
 
-def test_slow_writer_is_given_three_of_its_own_intervals(tmp_path, clock):
-    """A writer whose progress comes every 60 s is not stale after 61 s, only after 180."""
+def test_slow_writer_is_given_two_of_its_own_intervals(tmp_path, clock):
+    """A writer whose progress comes every 60 s is not stale after 61 s, only after two intervals."""
     writer = Writer(tmp_path / "run.jsonl", clock)
     writer.bar("open", interval=60)
-    watcher = Watcher([writer.path], FakeTerminal(), clock=clock, stale_after=60)
-    clock.advance(179)
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock)
+    clock.advance(120)
     watcher.step()
     assert "stale" not in frame(watcher)[0]
     clock.advance(2)
     watcher.step()
     assert "stale" in frame(watcher)[0]
+
+
+def test_writer_is_stale_after_twice_its_own_interval(tmp_path, clock):
+    """Killed, a writer of progress every 5 s is stale within about 10 s, not 60 (issue 16)."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", interval=5)
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock, alive=lambda host, pid: True)
+    watcher.step()
+    clock.advance(10.5)
+    watcher.step()
+    assert not frame(watcher)[0].startswith("[stale")
+    clock.advance(1)
+    watcher.step()
+    assert frame(watcher)[0].startswith("[stale 00:11] train:")
+
+
+def test_interval_not_told_is_the_observed_gap_between_progress_events(tmp_path, clock):
+    """No `interval` in the events (its `open` rotated away, say): the gap seen between them counts."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock, alive=lambda host, pid: True)
+    for n in range(3):
+        writer.bar("progress", n=n)
+        watcher.step()
+        clock.advance(20)
+    clock.advance(20)  # 40 s since the last event: two gaps, not yet stale
+    watcher.step()
+    assert not frame(watcher)[0].startswith("[stale")
+    clock.advance(2)
+    watcher.step()
+    assert frame(watcher)[0].startswith("[stale 00:42]")
+
+
+def test_interval_unknown_and_unseen_is_the_writers_default(tmp_path, clock):
+    """Nothing says how often the writer writes: TRAINBAR_JSONL_INTERVAL's default of 5 s is assumed."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open")
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock, alive=lambda host, pid: True)
+    clock.advance(10.5)
+    watcher.step()
+    assert not frame(watcher)[0].startswith("[stale")
+    clock.advance(1)
+    watcher.step()
+    assert frame(watcher)[0].startswith("[stale")
+
+
+def test_stale_after_overrides_the_writers_interval(tmp_path, clock):
+    """--stale-after is taken as given, shorter or longer than the writer's own intervals."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", interval=60)
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock, stale_after=10, alive=lambda host, pid: True)
+    clock.advance(10.5)
+    watcher.step()
+    assert frame(watcher)[0].startswith("[stale 00:10]")
+
+
+def test_elapsed_stops_counting_while_stale(tmp_path, clock):
+    """A stale writer's bars show the elapsed time of its last event, not a clock ticking on."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", interval=5)
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock, alive=lambda host, pid: True)
+    watcher.step()
+    clock.advance(5)
+    writer.bar("progress", n=4, elapsed=5.0)
+    watcher.step()
+    clock.advance(3)
+    assert "[00:08<" in frame(watcher)[0]  # live: counting on between events
+    clock.advance(60)
+    watcher.step()
+    line = frame(watcher)[0]
+    assert line.startswith("[stale 01:03] train:  40%") and "[00:05<" in line
+    clock.advance(60)
+    watcher.step()
+    assert "[00:05<" in frame(watcher)[0]
+
+
+def test_killed_writer_on_this_host_is_shown_as_ended(tmp_path, clock):
+    """Stale and its process gone: the bar ends, saying where it stopped; the watch is done."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", desc="epoch", total=3, interval=5)
+    writer.bar("open", bar=2, parent=1, n=96, total=1000)
+    asked = []
+
+    def alive(host, pid):
+        asked.append((host, pid))
+        return False
+
+    out = FakeTerminal()
+    watcher = Watcher([writer.path], out, clock=clock, alive=alive)
+    watcher.step()
+    assert asked == [] and len(frame(watcher)) == 2  # not asked while events are due
+    clock.advance(12)
+    watcher.step()
+    assert asked[0] == ("h", 100)
+    assert "epoch: ended without close at 0/3 (process 100 is gone)\n" in out.getvalue()
+    assert "epoch > train: ended without close at 96/1000 (process 100 is gone)\n" in out.getvalue()
+    assert frame(watcher) == [] and watcher.done()
+
+
+def test_hung_writer_whose_process_lives_stays_stale(tmp_path, clock):
+    """Its process still there (hung, not dead): stale for as long as it lasts, never ended."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", n=4, interval=5)
+    out = FakeTerminal()
+    watcher = Watcher([writer.path], out, clock=clock, alive=lambda host, pid: True)
+    clock.advance(3600)
+    watcher.step()
+    assert frame(watcher)[0].startswith("[stale 1:00:00] train:") and "ended" not in out.getvalue()
+    assert not watcher.done()
+
+
+def test_writer_whose_liveness_cannot_be_known_ends_after_being_stale_as_long_again(tmp_path, clock):
+    """Another host (or no pid): no way to look, so it is ended after twice the stale time, and says why."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", n=96, total=1000, interval=5)
+    out = io.StringIO()
+    watcher = Watcher([writer.path], out, clock=clock, alive=lambda host, pid: None)
+    clock.advance(12)
+    watcher.step()
+    assert "ended" not in out.getvalue() and not watcher.done()
+    clock.advance(11)
+    watcher.step()
+    assert "train: ended without close at 96/1000 (no events for 00:23; process 100 on h cannot be checked from here)\n" in out.getvalue()
+    assert watcher.done()
+
+
+def test_writer_taken_as_ended_that_writes_again_is_back(tmp_path, clock):
+    """Taken for ended on silence alone, a writer that writes again gets its bars back."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", desc="epoch", total=3, interval=5)
+    writer.bar("open", bar=2, parent=1, n=96, total=1000)
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock, alive=lambda host, pid: None)
+    clock.advance(30)
+    watcher.step()
+    assert frame(watcher) == [] and watcher.done()
+    writer.bar("progress", bar=2, parent=1, n=97, total=1000)
+    watcher.step()
+    lines = frame(watcher)
+    assert [line.split(":")[0] for line in lines] == ["epoch", "  train"] and "97/1000" in lines[1]
+    assert not watcher.done()
+
+
+def test_liveness_is_checked_for_real_on_this_host(tmp_path, clock):
+    """By default a writer on this host is looked up by pid: a finished process ends, this one does not."""
+    from trainbar.distributed.info import hostname
+
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    out = FakeTerminal()
+    for name, pid in (("gone.jsonl", finished.pid), ("here.jsonl", os.getpid())):
+        writer = Writer(tmp_path / name, clock, pid=pid, rank=0 if pid == os.getpid() else 1)
+        writer.event("open", bar=1, parent=None, desc="train", n=3, total=10, interval=5, host=hostname())
+    watcher = Watcher([tmp_path / "gone.jsonl", tmp_path / "here.jsonl"], out, clock=clock)
+    clock.advance(12)
+    watcher.step()
+    assert f"[r1] train: ended without close at 3/10 (process {finished.pid} is gone)" in out.getvalue()
+    assert [line[:10] for line in frame(watcher)] == ["[r0 stale "]
+
+
+def test_ended_writer_is_one_line_in_a_log(tmp_path, clock):
+    """In a log the end is said once, in place of the stale notice."""
+    writer = Writer(tmp_path / "run.jsonl", clock)
+    writer.bar("open", n=96, total=1000, interval=5)
+    out = io.StringIO()
+    watcher = Watcher([writer.path], out, clock=clock, alive=lambda host, pid: False)
+    watcher.step()
+    clock.advance(12)
+    watcher.step()
+    watcher.step()
+    lines = out.getvalue().splitlines()
+    assert lines[1:] == ["train: ended without close at 96/1000 (process 100 is gone)"], lines
 
 
 def test_finished_file_is_never_stale(tmp_path, clock):

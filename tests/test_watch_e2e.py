@@ -1,9 +1,11 @@
 """End to end: a training process writes events, `trainbar watch` in another process follows them live."""
 
+import json
 import re
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -120,10 +122,40 @@ def test_watch_screen_is_the_runs_own_screen(tmp_path):
 def test_watch_into_a_pipe_closed_early_ends_quietly(tmp_path):
     """`trainbar watch run.jsonl | head -1`: once the reader is gone, watch exits 0 without a traceback."""
     path = tmp_path / "run.jsonl"
-    path.write_text('{"v": 1, "event": "open", "time": 1, "pid": 1, "bar": 1, "parent": null, "n": 0, "total": 9}\n')
+    # Written just now: a bar left open in 1970 would be shown as ended at once, and then watch
+    # has nothing more to write, so nothing that could tell it the pipe is closed.
+    event = {"v": 1, "event": "open", "time": time.time(), "pid": 1, "bar": 1, "parent": None, "n": 0, "total": 9}
+    path.write_text(json.dumps(event) + "\n")
     command = [sys.executable, "-m", "trainbar", "watch", str(path)]
     proc = subprocess.Popen(command, env=child_environment(TRAINBAR_LOG_INTERVAL="1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.readline().startswith(b"it: 0% 0/9")
     proc.stdout.close()
     assert proc.wait(timeout=30) == 0
     assert proc.stderr.read() == b""
+
+
+KILLED = 'import time, trainbar\nfor _ in trainbar.bar(range(100000), desc="train"):\n    time.sleep(0.01)\n'
+
+
+def test_killed_writer_is_shown_as_ended_and_the_watch_exits(tmp_path):
+    """A writer killed without closing its bar: within seconds of its last event the watch says where
+    it stopped and that its process is gone, and --exit-when-done ends it (issue 16)."""
+    path = tmp_path / "run.jsonl"
+    watch = start_watch(path, TRAINBAR_LOG_INTERVAL="1")
+    writer = subprocess.Popen(
+        [sys.executable, "-c", KILLED], env=child_environment(TRAINBAR_JSONL=str(path), TRAINBAR_JSONL_INTERVAL="1"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        opened = watch.stdout.readline()  # the log line of the bar opening: the writer is running
+        assert opened.startswith("train: 0% 0/100000"), opened
+        for line in watch.stdout:  # periodic lines, until one shows a progress event has come
+            if re.match(r"train: \d+% [1-9]\d*/100000", line):
+                break
+    finally:
+        writer.kill()
+        writer.wait()  # reaped: its pid is gone, not a zombie
+    code, out, err = finish(watch, timeout=30)
+    assert code == 0, err
+    ended = re.search(rf"^train: ended without close at (\d+)/100000 \(process {writer.pid} is gone\)$", out, re.M)
+    assert ended and int(ended.group(1)) > 0, out

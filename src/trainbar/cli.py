@@ -47,8 +47,9 @@ def _add_watch(commands) -> None:
     )
     watch.add_argument("files", nargs="+", metavar="FILE", help="event files to follow, one per rank")
     watch.add_argument("--exit-when-done", action="store_true", help="stop once every top-level bar has closed")
-    watch.add_argument("--stale-after", type=_positive, default=60.0, metavar="SECONDS",
-                       help="mark a writer stale after this long without events (default 60)")  # fmt: skip
+    watch.add_argument("--stale-after", type=_positive, default=None, metavar="SECONDS",
+                       help="mark a writer stale after this long without events "
+                            "(default: twice its own progress interval)")  # fmt: skip
     watch.add_argument("--interval", type=_positive, default=0.2, metavar="SECONDS",
                        help="seconds between reads of the files (default 0.2)")  # fmt: skip
 

@@ -121,6 +121,7 @@ class RemoteBar:
         self.leave = True
         self.delay = 0.0  # the writer's: the watcher shows the bar only once it is due
         self.closed = False
+        self.ended = False  # its writer went silent and is gone: said in a message, no line drawn
         self.anchor = 0.0  # watcher-clock time the latest event describes
         self.stall: tuple | None = None  # (seconds stalled at anchor, anchor, info) while stalled
         self._fields: dict = {
@@ -205,12 +206,25 @@ class RemoteBar:
             return self._fields["elapsed"]
         return self._fields["elapsed"] + max(0.0, now - self.anchor)
 
+    def position(self) -> str:
+        """Where it stands, as its line shows it: ``96/1000``, or ``96it`` with no total."""
+        options = self._options
+        scale, divisor = options.get("unit_scale", False), options.get("unit_divisor", 1000)
+        n = _format.count(self._fields["n"], scale, divisor)
+        total = self._fields["total"]
+        if total is None:
+            return f"{n}{self._fields['unit']}"
+        return f"{n}/{_format.count(total, scale, divisor)}"
+
     def visible(self, now: float) -> bool:
-        return True  # the watcher adds a bar to its channel once its delay has passed
+        # The watcher adds a bar to its channel once its delay has passed. One taken as ended
+        # without a close has its end said in a message: no final line of it is drawn.
+        return not self.ended
 
     def snapshot(self, now: float) -> Snapshot:
-        # The channels pass their own idea of "now"; the watcher's is the one that counts.
-        now = self.source.watcher.now
+        # The channels pass their own idea of "now"; the watcher's is the one that counts, and
+        # only up to the writer's last event while the writer is stale (see Source.held).
+        now = self.source.held(self, self.source.watcher.now)
         path = []
         parent = self._parent
         while parent is not None:
@@ -223,5 +237,5 @@ class RemoteBar:
             metrics=self._metrics,
             depth=self._depth,
             path=tuple(reversed(path)),
-            prefix=self.source.prefix(self, now),
+            prefix=self.source.prefix(self, self.source.watcher.now),
         )

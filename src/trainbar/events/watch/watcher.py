@@ -3,8 +3,11 @@
 The bars are drawn by the same channels a training process uses (a live region on a terminal,
 periodic plain lines otherwise), from ``RemoteBar``s rebuilt from the events. Several files (one
 per rank) share the output, each bar tagged with its file's rank. A process that has open bars
-but has written nothing for a while is marked stale; a line that is not an event is skipped and
-counted. Time comes from an injected clock, so tests drive it by hand.
+but has written nothing for two of its own progress intervals is marked stale, and its bars stop
+counting time; once its process is known to be gone (it ran on this host and its pid is not
+there), or after as long again when that cannot be known, its bars are shown as ended without a
+close. A line that is not an event is skipped and counted. Time comes from an injected clock,
+so tests drive it by hand.
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import sys
 import time
+from collections import deque
 from functools import partial
+from typing import Callable
 
 from trainbar import _settings
 from trainbar.core.snapshot import RUNNING
@@ -24,9 +30,17 @@ from trainbar.runtime import environment as _env
 from trainbar.runtime.channels import LogChannel, TerminalChannel
 from trainbar.sinks.writer import DirectOutput
 
-DEFAULT_STALE_AFTER = 60.0
+DEFAULT_STALE_AFTER: float | None = None  # None: from each writer's own progress interval
 DEFAULT_POLL = 0.2
-_STALE_INTERVALS = 3  # a writer is stale after this many of its own progress intervals, at least
+WRITER_INTERVAL = 5.0  # TRAINBAR_JSONL_INTERVAL's default: assumed until a writer tells or shows its own
+_STALE_INTERVALS = 2  # a writer is stale after this many of its own progress intervals
+# A writer's ticker wakes about once a second and sends a progress event on the first wake after
+# it is due: an event comes up to a second after its interval. Without this, a writer of one event
+# a second (the shortest interval) would be marked stale now and then while healthy.
+_TICK_SLACK = 1.0
+_GAPS = 3  # recent gaps between a writer's events that are remembered
+
+Liveness = Callable[[object, object], "bool | None"]  # (host, pid) -> alive, gone, or cannot tell
 
 
 class _Process:
@@ -34,8 +48,25 @@ class _Process:
 
     def __init__(self) -> None:
         self.last = -math.inf  # watcher-clock time of its latest event
-        self.interval = 0.0  # seconds between its progress events, from its open events
+        self.interval = 0.0  # seconds between its progress events, as its open events tell
+        # Seconds between its latest events as they reached us: what its interval is when it does
+        # not say, and longer than it says when a slow disk or a network file system holds them.
+        self.gaps: deque = deque(maxlen=_GAPS)
+        self.host: str | None = None
         self.stale = False
+        self.ended: list = []  # its bars, shown as ended without a close while it stays silent
+
+    def heard(self, anchor: float) -> None:
+        if anchor > self.last:
+            if math.isfinite(self.last):
+                self.gaps.append(anchor - self.last)
+            self.last = anchor
+
+    def expected(self) -> float:
+        """Seconds between its events, as far as it told or showed."""
+        if not self.interval and not self.gaps:
+            return WRITER_INTERVAL
+        return max(self.interval, max(self.gaps, default=0.0))
 
 
 class Source:
@@ -70,6 +101,12 @@ class Source:
     def open_top(self) -> int:
         return sum(1 for bar in self.bars.values() if bar.top)
 
+    def held(self, bar: RemoteBar, now: float) -> float:
+        """The time to draw ``bar`` at: ``now``, or its writer's last event while the writer is
+        stale (nothing says its bars moved on since)."""
+        process = self.processes.get(bar.key[0])
+        return min(now, process.last) if process is not None and process.stale else now
+
     def prefix(self, bar: RemoteBar, now: float) -> str:
         """``[r1 stale 01:05 stall 00:40] ``: which file, and what is wrong, before the bar's name."""
         parts = [self.tag] if self.watcher.several else []
@@ -78,7 +115,7 @@ class Source:
             parts.append(f"stale {_format.duration(now - process.last)}")
         if bar.stall is not None:
             seconds, since, _ = bar.stall
-            parts.append(f"stall {_format.duration(seconds + max(0.0, now - since))}")
+            parts.append(f"stall {_format.duration(seconds + max(0.0, self.held(bar, now) - since))}")
         return f"[{' '.join(parts)}] " if parts else ""
 
     def take_rank(self, rank) -> None:
@@ -111,10 +148,12 @@ class _WatchTerminal(TerminalChannel):
 class Watcher:
     """Follows event files and draws their bars on ``out``; call :meth:`step` to advance."""
 
-    def __init__(self, paths: list, out, *, clock=time.time, stale_after: float = DEFAULT_STALE_AFTER) -> None:
+    def __init__(self, paths: list, out, *, clock=time.time, stale_after: float | None = DEFAULT_STALE_AFTER,
+                 alive: Liveness | None = None) -> None:  # fmt: skip
         self.clock = clock
         self.out = out
-        self.stale_after = stale_after
+        self.stale_after = stale_after  # None: twice each writer's own progress interval
+        self.alive: Liveness = alive if alive is not None else _Liveness()
         self.several = len(paths) > 1
         self.sources: list = []
         for index, path in enumerate(paths):
@@ -151,7 +190,8 @@ class Watcher:
         self.channel.tick(now)
 
     def done(self) -> bool:
-        """Every file has had a top-level bar, and every top-level bar has closed."""
+        """Every file has had a top-level bar, and every top-level bar has closed (or ended without
+        a close)."""
         return all(source.seen_top and not source.open_top() for source in self.sources)
 
     def close(self, *, output_gone: bool = False) -> None:
@@ -182,7 +222,11 @@ class Watcher:
         self.now = anchor
         pid = event.get("pid") if isinstance(event.get("pid"), (int, str)) else None
         process = source.process(pid)
-        process.last = max(process.last, anchor)
+        if process.ended:
+            self._revive(source, pid, process)
+        process.heard(anchor)
+        if isinstance(event.get("host"), str):
+            process.host = _format.sanitize(event["host"][:100])
         source.take_rank(event.get("rank"))
         if kind == "write":
             if not isinstance(event.get("text"), str):
@@ -270,17 +314,60 @@ class Watcher:
 
     # --- staleness and notices -------------------------------------------------------------
 
+    def _stale_limit(self, process: _Process) -> float:
+        if self.stale_after is not None:
+            return self.stale_after
+        return _STALE_INTERVALS * process.expected() + _TICK_SLACK
+
     def _mark_stale(self, now: float) -> None:
         for source in self.sources:
             writing = {bar.key[0] for bar in source.bars.values()}
-            for pid, process in source.processes.items():
-                limit = max(self.stale_after, _STALE_INTERVALS * process.interval)
-                stale = pid in writing and now - process.last > limit
+            for pid, process in list(source.processes.items()):
+                quiet, limit = now - process.last, self._stale_limit(process)
+                stale = pid in writing and quiet > limit
+                reason = self._gone(pid, process, quiet, limit) if stale else None
+                if reason is not None:
+                    self._end(source, pid, process, reason, now)
+                    continue
                 if stale != process.stale and not self.terminal:
-                    quiet = _format.duration(now - process.last)
-                    note = f"no events for {quiet}: stale" if stale else "events again"
+                    note = f"no events for {_format.duration(quiet)}: stale" if stale else "events again"
                     self._notice(f"{source.path}: {note}")
                 process.stale = stale
+
+    def _gone(self, pid, process: _Process, quiet: float, limit: float) -> str | None:
+        """Why a stale writer is taken as ended, or None while it may still be there."""
+        alive = self.alive(process.host, pid)
+        if alive is False:
+            return f"process {pid} is gone"
+        if alive or quiet <= 2 * limit:
+            return None
+        silence = f"no events for {_format.duration(quiet)}"
+        if pid is None:
+            return silence
+        where = f" on {process.host}" if process.host and process.host != getattr(self.alive, "host", None) else ""
+        return f"{silence}; process {pid}{where} cannot be checked from here"
+
+    def _end(self, source: Source, pid, process: _Process, reason: str, now: float) -> None:
+        """A writer gone without closing its bars: say where each stopped, and stop drawing them."""
+        bars = sorted((bar for bar in source.bars.values() if bar.key[0] == pid), key=lambda bar: bar.lineage)
+        for bar in bars:
+            del source.bars[bar.key]
+            bar.ended = True
+            if bar in self._waiting:
+                self._waiting.remove(bar)  # never shown: its writer had not drawn it either
+                continue
+            self._message(source, f"{' > '.join(bar.names())}: ended without close at {bar.position()} ({reason})")
+            self.channel.remove(bar, now)
+        process.ended, process.stale = bars, False
+
+    def _revive(self, source: Source, pid, process: _Process) -> None:
+        """A writer taken as ended writes again: its bars are back."""
+        for bar in process.ended:
+            bar.ended = False
+            source.bars[bar.key] = bar
+            self._waiting.append(bar)
+        process.ended = []
+        self._notice(f"{source.path}: events again from process {pid}, taken as ended before")
 
     def status_line(self) -> str:
         """One line on what is not a bar: files not there yet, lines skipped."""
@@ -316,9 +403,33 @@ def _seconds(info: dict) -> float:
     return seconds if math.isfinite(seconds) and seconds >= 0 else 0.0
 
 
-def run(paths: list, out, *, exit_when_done: bool = False, stale_after: float = DEFAULT_STALE_AFTER,
+class _Liveness:
+    """Whether a writer's process is there: looked up by pid when it ran on this host."""
+
+    def __init__(self) -> None:
+        from trainbar.distributed.info import hostname
+
+        self.host = hostname()
+
+    def __call__(self, host, pid) -> bool | None:
+        if sys.platform == "win32" or host != self.host:
+            return None  # on Windows os.kill(pid, 0) would end the process, not look it up
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+            return None  # 0 and negative pids name process groups
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # there, another user's
+        except (OSError, OverflowError):
+            return None
+        return True
+
+
+def run(paths: list, out, *, exit_when_done: bool = False, stale_after: float | None = DEFAULT_STALE_AFTER,
         poll: float = DEFAULT_POLL, clock=time.time, sleep=time.sleep) -> int:  # fmt: skip
-    """Follow ``paths`` until every top-level bar closed (with ``exit_when_done``) or Ctrl-C."""
+    """Follow ``paths`` until every top-level bar closed or ended (with ``exit_when_done``) or Ctrl-C."""
     watcher = Watcher(paths, out, clock=clock, stale_after=stale_after)
     output_gone = False
     try:

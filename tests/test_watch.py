@@ -356,6 +356,65 @@ def test_ended_writer_is_one_line_in_a_log(tmp_path, clock):
     assert lines[1:] == ["train: ended without close at 96/1000 (process 100 is gone)"], lines
 
 
+def test_pattern_picks_up_files_that_appear_after_the_watch_started(tmp_path, clock):
+    """A glob the shell left as it was (nothing matched yet) is expanded by watch, again and again."""
+    pattern = str(tmp_path / "ev.*.jsonl")
+    out = FakeTerminal()
+    watcher = Watcher([pattern], out, clock=clock)
+    watcher.step()
+    assert watcher.status_line() == f"trainbar watch: waiting for {pattern}"
+    assert [line[:28] for line in frame(watcher)] == ["trainbar watch: waiting for "]
+    assert not watcher.done()
+    for rank in (0, 1):
+        Writer(tmp_path / f"ev.{rank}.jsonl", clock, rank=rank, pid=100 + rank).bar("open", n=rank + 1)
+    clock.advance(1)
+    watcher.step()
+    assert [line[:14] for line in frame(watcher)] == ["[r0] train:  1", "[r1] train:  2"]
+    Writer(tmp_path / "ev.2.jsonl", clock, rank=2, pid=102).bar("open", n=3)
+    (tmp_path / "ev.dir.jsonl").mkdir()  # a folder that matches is not a file to follow
+    clock.advance(1)
+    watcher.step()
+    assert [line[:14] for line in frame(watcher)] == ["[r0] train:  1", "[r1] train:  2", "[r2] train:  3"]
+
+
+def test_missing_plain_path_and_pattern_are_both_waited_for(tmp_path, clock):
+    """A plain path not there yet and a pattern matching nothing yet: both followed once they appear."""
+    plain, pattern = tmp_path / "sub" / "a.jsonl", str(tmp_path / "sub" / "b*.jsonl")
+    out = io.StringIO()
+    watcher = Watcher([plain, pattern], out, clock=clock)
+    watcher.step()
+    assert out.getvalue() == f"trainbar watch: waiting for {plain}\ntrainbar watch: waiting for {pattern}\n"
+    (tmp_path / "sub").mkdir()
+    first, second = Writer(plain, clock, rank=0), Writer(tmp_path / "sub" / "b1.jsonl", clock, rank=1, pid=101)
+    for writer in (first, second):
+        writer.bar("open")
+    clock.advance(1)
+    watcher.step()
+    assert "[r0] train:" in out.getvalue() and "[r1] train:" in out.getvalue()
+    for writer in (first, second):
+        writer.bar("close", n=10, status="done")
+    watcher.step()
+    assert watcher.done()
+
+
+def test_a_file_matched_twice_is_followed_once(tmp_path, clock):
+    """`watch ev.0.jsonl 'ev.*.jsonl'`: the file both name is one source, its bars drawn once."""
+    writer = Writer(tmp_path / "ev.0.jsonl", clock)
+    writer.bar("open")
+    watcher = Watcher([writer.path, str(tmp_path / "ev.*.jsonl")], FakeTerminal(), clock=clock)
+    watcher.step()
+    assert len(frame(watcher)) == 1
+
+
+def test_existing_file_whose_name_looks_like_a_pattern_is_followed(tmp_path, clock):
+    """`run[1].jsonl` that exists is that file, though its name has glob characters."""
+    writer = Writer(tmp_path / "run[1].jsonl", clock)
+    writer.bar("open")
+    watcher = Watcher([writer.path], FakeTerminal(), clock=clock)
+    watcher.step()
+    assert frame(watcher)[0].startswith("[r0] train:")  # tagged, as every file a pattern names
+
+
 def test_finished_file_is_never_stale(tmp_path, clock):
     """A writer with no open bar has nothing to be late with."""
     writer = Writer(tmp_path / "run.jsonl", clock)

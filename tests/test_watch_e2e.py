@@ -134,6 +134,20 @@ def test_watch_into_a_pipe_closed_early_ends_quietly(tmp_path):
     assert proc.stderr.read() == b""
 
 
+def test_watch_expands_a_pattern_whose_files_appear_later(tmp_path):
+    """`trainbar watch 'ev.*.jsonl'` started before any file exists (the shell passes the pattern as
+    it is): the files the ranks create later are found and followed to the end (issue 16)."""
+    pattern = str(tmp_path / "ev.*.jsonl")
+    watch = start_watch(pattern)  # returns once watch said it waits for the pattern
+    runs = [producer(tmp_path / "ev.{rank}.jsonl", rank=rank) for rank in (0, 1)]
+    assert [finish(run)[0] for run in runs] == [0, 0]
+    code, out, err = finish(watch)
+    assert code == 0, err
+    for rank in (0, 1):
+        assert f"[r{rank}] epoch 2 done" in out.splitlines(), out
+        assert any(line.startswith(f"[r{rank}] epoch: 100% 3/3") for line in out.splitlines()), out
+
+
 KILLED = 'import time, trainbar\nfor _ in trainbar.bar(range(100000), desc="train"):\n    time.sleep(0.01)\n'
 
 

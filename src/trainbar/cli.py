@@ -45,7 +45,9 @@ def _add_watch(commands) -> None:
     watch = commands.add_parser(
         "watch", help="draw the bars of other processes from their event files (TRAINBAR_JSONL)"
     )
-    watch.add_argument("files", nargs="+", metavar="FILE", help="event files to follow, one per rank")
+    watch.add_argument("files", nargs="+", metavar="FILE",
+                       help="event files to follow, one per rank; a glob pattern ('ev.*.jsonl') is expanded "
+                            "by watch itself, again as files appear")  # fmt: skip
     watch.add_argument("--exit-when-done", action="store_true", help="stop once every top-level bar has closed")
     watch.add_argument("--stale-after", type=_positive, default=None, metavar="SECONDS",
                        help="mark a writer stale after this long without events "

@@ -2,19 +2,22 @@
 
 The bars are drawn by the same channels a training process uses (a live region on a terminal,
 periodic plain lines otherwise), from ``RemoteBar``s rebuilt from the events. Several files (one
-per rank) share the output, each bar tagged with its file's rank. A process that has open bars
-but has written nothing for two of its own progress intervals is marked stale, and its bars stop
-counting time; once its process is known to be gone (it ran on this host and its pid is not
-there), or after as long again when that cannot be known, its bars are shown as ended without a
-close. A line that is not an event is skipped and counted. Time comes from an injected clock,
-so tests drive it by hand.
+per rank) share the output, each bar tagged with its file's rank; an argument with glob
+characters is a pattern, expanded again every ``rescan`` seconds, so files that appear later are
+followed too. A process that has open bars but has written nothing for two of its own progress
+intervals is marked stale, and its bars stop counting time; once its process is known to be gone
+(it ran on this host and its pid is not there), or after as long again when that cannot be known,
+its bars are shown as ended without a close. A line that is not an event is skipped and counted.
+Time comes from an injected clock, so tests drive it by hand.
 """
 
 from __future__ import annotations
 
+import glob
 import itertools
 import math
 import os
+import re
 import sys
 import time
 from collections import deque
@@ -32,6 +35,7 @@ from trainbar.sinks.writer import DirectOutput
 
 DEFAULT_STALE_AFTER: float | None = None  # None: from each writer's own progress interval
 DEFAULT_POLL = 0.2
+DEFAULT_RESCAN = 1.0  # seconds between expansions of the patterns among the arguments
 WRITER_INTERVAL = 5.0  # TRAINBAR_JSONL_INTERVAL's default: assumed until a writer tells or shows its own
 _STALE_INTERVALS = 2  # a writer is stale after this many of its own progress intervals
 # A writer's ticker wakes about once a second and sends a progress event on the first wake after
@@ -39,6 +43,7 @@ _STALE_INTERVALS = 2  # a writer is stale after this many of its own progress in
 # a second (the shortest interval) would be marked stale now and then while healthy.
 _TICK_SLACK = 1.0
 _GAPS = 3  # recent gaps between a writer's events that are remembered
+_GLOB = re.compile(r"[*?[]")
 
 Liveness = Callable[[object, object], "bool | None"]  # (host, pid) -> alive, gone, or cannot tell
 
@@ -72,7 +77,7 @@ class _Process:
 class Source:
     """One followed file: its bars and writers, and the lines it had that were not events."""
 
-    def __init__(self, watcher: Watcher, path: str, index: int) -> None:
+    def __init__(self, watcher: Watcher, path: str, index: int, *, live: bool = False) -> None:
         self.watcher = watcher
         self.path = path
         self.index = index
@@ -84,7 +89,9 @@ class Source:
         self.processes: dict = {}  # pid -> _Process
         self.malformed = 0
         self.seen_top = False
-        self.caught_up = False  # read once: what it had then was history, what comes now is live
+        # Read once: what it had then was history, what comes now is live. A file that appeared
+        # after the watch started is live from its first line.
+        self.caught_up = live
         self.sequence = itertools.count()
 
     @property
@@ -149,15 +156,21 @@ class Watcher:
     """Follows event files and draws their bars on ``out``; call :meth:`step` to advance."""
 
     def __init__(self, paths: list, out, *, clock=time.time, stale_after: float | None = DEFAULT_STALE_AFTER,
-                 alive: Liveness | None = None) -> None:  # fmt: skip
+                 rescan: float = DEFAULT_RESCAN, alive: Liveness | None = None) -> None:  # fmt: skip
         self.clock = clock
         self.out = out
         self.stale_after = stale_after  # None: twice each writer's own progress interval
         self.alive: Liveness = alive if alive is not None else _Liveness()
-        self.several = len(paths) > 1
+        self.rescan = rescan
+        self.arguments = [str(path) for path in paths]
+        self.patterns = [text for text in self.arguments if _GLOB.search(text)]
+        self.matched: set = set()  # the patterns that matched a file at least once
+        # Bars are tagged by file when several files are named, or a pattern may name several.
+        self.several = len(self.arguments) > 1 or bool(self.patterns)
         self.sources: list = []
-        for index, path in enumerate(paths):
-            self.sources.append(Source(self, str(path), index))
+        self._following: set = set()  # the files followed, as absolute paths
+        self._scanned = clock()
+        self._expand(live=False)
         self.terminal = _env.choose_mode(out, disable=False) == _env.TTY
         self.channel: TerminalChannel | LogChannel
         if self.terminal:
@@ -169,12 +182,16 @@ class Watcher:
         # the start shows each bar as its writer drew it then), the clock's time otherwise.
         self.now = clock()
         self._reported: dict = {}  # what the log already said per file: (exists, skipped)
+        self._announced: set = set()  # the patterns the log said it waits for
 
     # --- advancing -------------------------------------------------------------------------
 
     def step(self) -> None:
         """Read what the files gained, then redraw what is due."""
         now = self.clock()
+        if self.patterns and abs(now - self._scanned) >= self.rescan:
+            self._scanned = now
+            self._expand(live=True)
         for source in self.sources:
             for raw in source.follower.poll():
                 try:
@@ -190,9 +207,33 @@ class Watcher:
         self.channel.tick(now)
 
     def done(self) -> bool:
-        """Every file has had a top-level bar, and every top-level bar has closed (or ended without
-        a close)."""
+        """Every file has had a top-level bar, every top-level bar has closed (or ended without a
+        close), and every pattern has matched a file."""
+        if len(self.matched) < len(set(self.patterns)) or not self.sources:
+            return False
         return all(source.seen_top and not source.open_top() for source in self.sources)
+
+    # --- the files -------------------------------------------------------------------------
+
+    def _expand(self, *, live: bool) -> None:
+        """Follow the named files, and every file the patterns match now that is not followed yet."""
+        for text in self.arguments:
+            if text not in self.patterns:
+                self._follow(text, live=live)
+                continue
+            found = {path for path in glob.glob(text, recursive=True) if not os.path.isdir(path)}
+            if os.path.isfile(text):
+                found.add(text)  # `run[1].jsonl` that exists is that file
+            if found:
+                self.matched.add(text)
+            for path in sorted(found):
+                self._follow(path, live=live)
+
+    def _follow(self, path: str, *, live: bool) -> None:
+        key = os.path.abspath(path)
+        if key not in self._following:
+            self._following.add(key)
+            self.sources.append(Source(self, path, len(self.sources), live=live))
 
     def close(self, *, output_gone: bool = False) -> None:
         """Leave the output as a person would want it: the last frame kept, the cursor back."""
@@ -373,6 +414,7 @@ class Watcher:
         """One line on what is not a bar: files not there yet, lines skipped."""
         parts = []
         missing = [source.path for source in self.sources if not source.follower.exists]
+        missing += [pattern for pattern in self.patterns if pattern not in self.matched]
         if missing:
             parts.append("waiting for " + ", ".join(missing))
         skipped = sum(source.skipped for source in self.sources)
@@ -389,6 +431,10 @@ class Watcher:
             if state[1] > before[1]:
                 self._notice(f"{source.path}: {state[1]} malformed line{'s' if state[1] != 1 else ''} skipped so far")
             self._reported[source.path] = state
+        for pattern in self.patterns:
+            if pattern not in self.matched and pattern not in self._announced:
+                self._notice(f"waiting for {pattern}")
+                self._announced.add(pattern)
 
     def _notice(self, text: str) -> None:
         self.channel.write_above(f"trainbar watch: {_format.sanitize(text)}\n", self.out)

@@ -35,13 +35,18 @@ class Blocking(Dataset):
 
 
 class Dying(Dataset):
-    """The worker that loads item 2 exits on the spot, as one killed from outside would."""
+    """The worker that loads item 0 exits on the spot, as one killed from outside would.
+
+    It is that worker's first item: an item a worker had already sent is unpickled from its
+    shared memory, which fails at once once the worker is gone, so torch would give up before
+    any watchdog could speak (a worker dying at its second item failed this test now and then).
+    """
 
     def __len__(self):
         return 6
 
     def __getitem__(self, index):
-        if index == 2:
+        if index == 0:
             os._exit(0)
         return torch.zeros(2)
 

@@ -168,3 +168,17 @@ def test_rank_info_imports_no_torch():
 def test_slurm_tasks_per_node_parsing(spec, node, expected):
     """SLURM_TASKS_PER_NODE's compressed form expands to the count of the given node."""
     assert _rank._slurm_tasks_per_node(spec, node) == expected
+
+
+def test_two_torchrun_jobs_without_a_run_id_have_different_ids():
+    """torchrun without --rdzv-id gives every job the run id "none": the master's port tells
+    two jobs of one host apart, so they never share a node-leader lock or store keys."""
+    first = {"TORCHELASTIC_RUN_ID": "none", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29500"}
+    second = dict(first, MASTER_PORT="29501")
+    assert _rank.job_id(first) != _rank.job_id(second)
+    assert _rank.job_id(first) == _rank.job_id(dict(first))  # every rank of one job agrees
+
+
+def test_a_restarted_torchrun_job_is_a_new_job():
+    first = {"TORCHELASTIC_RUN_ID": "abc", "TORCHELASTIC_RESTART_COUNT": "0", "MASTER_PORT": "29500"}
+    assert _rank.job_id(first) != _rank.job_id(dict(first, TORCHELASTIC_RESTART_COUNT="1"))

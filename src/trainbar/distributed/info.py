@@ -199,7 +199,10 @@ def job_id(environ=None) -> str:
     """A name shared by every process of this job (and attempt), for keys and lock files."""
     environ = os.environ if environ is None else environ
     if environ.get("TORCHELASTIC_RUN_ID"):
-        return f"{environ['TORCHELASTIC_RUN_ID']}.{environ.get('TORCHELASTIC_RESTART_COUNT', '0')}"
+        # Without --rdzv-id every torchrun job has the run id "none": the master's address and
+        # port (each job has its own) keep two jobs of one host apart.
+        master = f"@{environ.get('MASTER_ADDR', '')}:{environ['MASTER_PORT']}" if environ.get("MASTER_PORT") else ""
+        return f"{environ['TORCHELASTIC_RUN_ID']}.{environ.get('TORCHELASTIC_RESTART_COUNT', '0')}{master}"
     if environ.get("SLURM_JOB_ID"):
         return f"slurm{environ['SLURM_JOB_ID']}.{environ.get('SLURM_STEP_ID', environ.get('SLURM_STEPID', ''))}"
     for name in ("PMIX_NAMESPACE", "OMPI_MCA_orte_hnp_uri", "LSB_JOBID"):

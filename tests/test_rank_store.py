@@ -29,7 +29,7 @@ def agent_store(monkeypatch):
 
 
 def other_rank(server, rank, n):
-    client = dist.PrefixStore("trainbar/test-job.0", dist.TCPStore("127.0.0.1", server.port, is_master=False))
+    client = dist.PrefixStore(f"trainbar/{_rank.job_id()}", dist.TCPStore("127.0.0.1", server.port, is_master=False))
     record = Record(seq=1, host="h", pid=rank, node="h", levels=(Level(n, 100, 5.0, "running"),))
     client.set(keys.rank_key(rank), encode(record))
 
@@ -44,7 +44,7 @@ def test_connects_to_the_agent_store_and_reads_every_rank(manual, agent_store):
     other_rank(agent_store["server"], 1, 38)
     display.tick()
     assert g.step()
-    assert decode(agent_store["server"].get("trainbar/test-job.0/r0")).levels[0].n == 40
+    assert decode(agent_store["server"].get(f"trainbar/{_rank.job_id()}/r0")).levels[0].n == 40
     assert [state.state for state in g.view.ranks] == ["running", "running", "missing"]
 
 

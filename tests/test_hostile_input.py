@@ -240,17 +240,18 @@ def test_a_planted_lock_path_is_not_followed(tmp_path, monkeypatch):
     victim.write_text("precious")
     folder = tmp_path / f"trainbar-{os.getuid()}"
     folder.mkdir(mode=0o700)
-    name = leader._lock_name("job", "node")
-    (folder / name).symlink_to(victim)
-    assert leader._try_lock(name) is None
+    planted = leader.Election(str(folder), "node-x", 0, now=0.0)
+    os.symlink(victim, planted.path)
+    assert planted.leads(0.0) is False
     assert victim.read_text() == "precious"
-    (folder / name).unlink()
-    assert leader._try_lock(name) is True and oct((folder / name).stat().st_mode & 0o777) == "0o600"
-    leader.release()
-    assert not (folder / name).exists()
+    os.unlink(planted.path)
+    election = leader.Election(str(folder), "node-x", 0, now=0.0)
+    assert election.leads(0.0) is True and oct(os.stat(election.path).st_mode & 0o777) == "0o600"
+    election.release()
+    assert not os.path.exists(election.path)
     folder.chmod(0o777)
     with pytest.warns(RuntimeWarning, match="not a private directory"):
-        assert leader._try_lock(name) is None
+        assert leader._lock_dir() is None
 
 
 @reliability("Safety", "the per-user lock directory replaced by a symbolic link to another directory",
@@ -262,7 +263,7 @@ def test_a_planted_lock_directory_link_is_refused(tmp_path, monkeypatch):
     (tmp_path / f"trainbar-{os.getuid()}").symlink_to(elsewhere)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert leader._try_lock(leader._lock_name("job", "node")) is None
+        assert leader._lock_dir() is None
     assert list(elsewhere.iterdir()) == []
 
 

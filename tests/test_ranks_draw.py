@@ -1,5 +1,6 @@
 """Who draws in a distributed job: rank 0 by default, one leader per node, or every rank."""
 
+import contextlib
 import io
 import os
 import subprocess
@@ -151,19 +152,83 @@ def node_leader_elsewhere(environ) -> bool:
     return out.stdout.strip() == "True"
 
 
-def test_node_leader_is_the_first_process_to_ask(manual, ranks, monkeypatch):
-    """TRAINBAR_RANKS=node: the first process of a node leads it, even at local rank 1."""
+@contextlib.contextmanager
+def process_elsewhere(environ):
+    """Another live process of the job with ``environ``: yields whether it leads its node, and
+    ends it on leaving (as a rank that exits or is killed)."""
+    code = "import sys; from trainbar.distributed import leader; print(leader.draws(), flush=True); sys.stdin.read()"
+    environ = dict(environ, PYTHONPATH=os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen([sys.executable, "-c", code], env=environ, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        yield process.stdout.readline().strip() == "True"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_local_rank_zero_leads_its_node_even_when_it_asks_last(manual, ranks, monkeypatch):
+    """TRAINBAR_RANKS=node: local rank 1 opening a bar first does not make it the leader, so
+    the node's line never shows local rank 1's loss."""
+    clock, _display = manual
+    monkeypatch.setenv("TRAINBAR_RANKS", "node")
+    mine = ranks(1, world=4, local_world=2)
+    assert not _leader.draws()  # local rank 0 may simply not have started yet
+    with process_elsewhere(dict(mine, RANK="0", LOCAL_RANK="0")) as zero_leads:
+        assert zero_leads
+        clock.advance(_leader.ARRIVAL_GRACE + 1)
+        assert not _leader.draws()
+
+
+def test_a_higher_local_rank_leads_once_the_lower_ones_never_came(manual, ranks, monkeypatch):
+    clock, _display = manual
     monkeypatch.setenv("TRAINBAR_RANKS", "node")
     ranks(1, world=4, local_world=2)
+    assert not _leader.draws()
+    clock.advance(_leader.ARRIVAL_GRACE / 2)
+    assert not _leader.draws()
+    clock.advance(_leader.ARRIVAL_GRACE / 2)
+    assert _leader.draws()
+
+
+def test_the_next_local_rank_leads_as_soon_as_the_leader_is_gone(manual, ranks, monkeypatch):
+    """The lock dies with its holder, however it ends: the lowest local rank still alive leads."""
+    clock, _display = manual
+    monkeypatch.setenv("TRAINBAR_RANKS", "node")
+    mine = ranks(2, world=4, local_world=4)
+    with process_elsewhere(dict(mine, RANK="0", LOCAL_RANK="0")) as zero_leads:
+        with process_elsewhere(dict(mine, RANK="1", LOCAL_RANK="1")) as one_leads:
+            assert zero_leads and not one_leads
+            assert not _leader.draws()
+        clock.advance(_leader.RECHECK)
+        assert not _leader.draws()  # local rank 1 is gone, but 0 still leads
+    clock.advance(_leader.RECHECK)
     assert _leader.draws()
 
 
 def test_node_leader_does_not_trust_local_rank_zero(manual, ranks, monkeypatch):
-    """With --virtual-local-rank every worker has LOCAL_RANK=0; still only one of them leads."""
+    """With --virtual-local-rank every worker has LOCAL_RANK=0: the local rank is worked out
+    from the global rank, so rank 0 leads, not whichever asked first."""
     monkeypatch.setenv("TRAINBAR_RANKS", "node")
     mine = ranks(1, world=4, local_world=2, LOCAL_RANK=0)
+    assert not _leader.draws()
+    assert node_leader_elsewhere(dict(mine, RANK="0"))
+
+
+def test_two_processes_claiming_one_local_rank_are_told_apart_by_the_lock(manual, ranks, monkeypatch):
+    monkeypatch.setenv("TRAINBAR_RANKS", "node")
+    mine = ranks(0, world=4, local_world=2)
     assert _leader.draws()
-    assert not node_leader_elsewhere(dict(mine, RANK="0"))
+    assert not node_leader_elsewhere(mine)
+
+
+def test_without_a_lock_local_rank_zero_leads(manual, ranks, monkeypatch):
+    monkeypatch.setenv("TRAINBAR_RANKS", "node")
+    monkeypatch.setattr(_leader, "_lock_dir", lambda: None)
+    ranks(1, world=4, local_world=2)
+    assert not _leader.draws()
+    ranks(2, world=4, local_world=2)
+    assert _leader.draws()
 
 
 def test_each_node_has_its_own_leader(manual, ranks, monkeypatch):
@@ -175,6 +240,14 @@ def test_each_node_has_its_own_leader(manual, ranks, monkeypatch):
     assert node_leader_elsewhere(other_node)
 
 
+def test_two_jobs_on_one_host_each_have_a_leader(manual, ranks, monkeypatch):
+    """torchrun without --rdzv-id: both jobs have the run id "none", and different masters."""
+    monkeypatch.setenv("TRAINBAR_RANKS", "node")
+    mine = ranks(0, world=2, local_world=2, TORCHELASTIC_RUN_ID="none", MASTER_ADDR="127.0.0.1", MASTER_PORT="29500")
+    assert _leader.draws()
+    assert node_leader_elsewhere(dict(mine, MASTER_PORT="29501"))
+
+
 def test_node_bars_carry_the_node(manual, ranks, monkeypatch):
     """TRAINBAR_RANKS=node with several nodes: lines are prefixed with [n<node>]."""
     monkeypatch.setenv("TRAINBAR_RANKS", "node")
@@ -184,9 +257,3 @@ def test_node_bars_carry_the_node(manual, ranks, monkeypatch):
     assert stream.getvalue().startswith("[n1] train:")
 
 
-def test_a_dead_leaders_node_can_elect_again(manual, ranks, monkeypatch):
-    """The lock dies with its holder: a process asking after the leader exited leads."""
-    monkeypatch.setenv("TRAINBAR_RANKS", "node")
-    mine = ranks(1, world=4, local_world=2)
-    assert node_leader_elsewhere(dict(mine, RANK="0", LOCAL_RANK="0"))  # it led, then exited
-    assert _leader.draws()

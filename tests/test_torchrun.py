@@ -126,3 +126,46 @@ def test_each_node_writes_once(two_nodes):
     """trainbar.write prints once per node under TRAINBAR_RANKS=node."""
     for out, _err in two_nodes:
         assert out.count("job started") == 1
+
+
+@pytest.fixture(scope="module")
+def two_jobs():
+    """Two torchrun jobs of two ranks on one host at once, each with the default run id "none"
+    and a master port of its own, in node mode. In the first, local rank 0 starts two seconds
+    after local rank 1."""
+    env = environment(TRAINBAR_RANKS="node", STEPS=60, STEP_SECONDS=0.05)
+    jobs = []
+    for late in ({"LATE_RANK": "0", "LATE_SECONDS": "2"}, {}):
+        command = torchrun("--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port", str(free_port()))
+        jobs.append(subprocess.Popen(command, env=dict(env, **late), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True))  # fmt: skip
+    try:
+        return [job.communicate(timeout=240) for job in jobs]
+    finally:
+        for job in jobs:
+            job.kill()
+
+
+@pytest.mark.reliability(
+    "Distributed",
+    "TRAINBAR_RANKS=node, local rank 1 opens its bar before local rank 0 has started",
+    "local rank 0 leads the node all the same: the line shows its metrics, never local rank 1's",
+)
+def test_the_node_line_shows_local_rank_zero_even_when_it_starts_last(two_jobs):
+    _out, err = two_jobs[0]
+    lines = bar_lines(err)
+    assert sum(" 0% 0/60 " in line for line in lines) == 1, err
+    assert not any("who=1" in line for line in lines), err
+    assert all("who=0" in line for line in lines[1:]), err  # the opening line comes before any metric
+
+
+@pytest.mark.reliability(
+    "Distributed",
+    "two torchrun jobs of one user on one host, both without --rdzv-id (run id 'none')",
+    "each job draws its own bar: the master's port is part of the job's identity",
+)
+def test_two_jobs_on_one_host_both_draw(two_jobs):
+    for _out, err in two_jobs:
+        lines = bar_lines(err)
+        assert sum(" 0% 0/60 " in line for line in lines) == 1, err
+        assert sum(line.endswith(" done") for line in lines) == 1, err

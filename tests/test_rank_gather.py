@@ -333,3 +333,111 @@ def test_store_calls_never_run_on_the_training_thread(monkeypatch):
     b.close()
     assert store.operations().count("multi_get") >= 3
     assert threading.get_ident() not in {thread for _, thread in store.calls}
+
+
+OWN_REPORT = (
+    'trainbar: stall in "train" (rank 0, pid 10): no progress for 2.0s at 10/40 (threshold 2s)\n'
+    "  phase: in a collective (all-reduce, barrier...): another rank may be behind\n"
+    "  other ranks: none behind\n"
+    "  try: py-spy dump --pid 10 --native\n"
+    "  try: TORCH_NCCL_DUMP_ON_TIMEOUT=1 records the last collectives\n"
+)
+RANK_1_REPORT = (
+    'trainbar: stall in "train" (rank 1, pid 11): no progress for 2.0s at 10/40 (threshold 2s)\n'
+    "  phase: waiting for data: inside next() on the loop's iterator\n"
+    "  try: py-spy dump --pid 11 --native\n"
+    "  try: TORCH_NCCL_DUMP_ON_TIMEOUT=1 records the last collectives\n"
+)
+
+
+def send_as_rank_1(store, clock, monkeypatch, *kinds_and_texts, phase="data", stalled=2.0, seq=1):
+    """Rank 1 publishes a record stuck in ``phase`` and sends its reports, through the wire."""
+    one = RankGatherer(trainbar.runtime.runtime.current(), INFO._replace(rank=1, world_size=2),
+                       connect=lambda: store, reads=False, threaded=False)  # fmt: skip
+    with monkeypatch.context() as patch:
+        patch.setattr(gather._leader, "draws", lambda: False)
+        one._store = store
+        for kind, text in kinds_and_texts:
+            assert one.relay(text, kind) == "sent"
+        one._send_reports()
+    record = Record(seq=seq, host="h", pid=11, node="h", phase=phase, stalled=stalled,
+                    levels=(Level(10, 40, 5.0, "running"),), time=clock.time)  # fmt: skip
+    store.set(keys.rank_key(1), encode(record))
+
+
+@pytest.mark.reliability(
+    "Distributed",
+    "two ranks stall at once, the drawing rank in an all-reduce and the other in its loader",
+    "one report for the job: the rank in its loader first, under one header that says to look there",
+)
+def test_the_job_prints_one_stall_report_with_the_rank_others_wait_on_first(manual, monkeypatch):
+    clock, display = manual
+    monkeypatch.setattr(gather, "phase_source", lambda chain: "collective")
+    store = FakeStore()
+    stream = io.StringIO()
+    g = gatherer(display, clock, store, info=INFO._replace(world_size=2))
+    b = trainbar.bar(total=40, desc="train", file=stream)
+    b.update(10)
+    display.tick()
+    g.step()
+    assert g.relay(OWN_REPORT) == "held"
+    clock.advance(1)
+    display.tick()
+    g.step()
+    assert "stall" not in stream.getvalue()  # the rank it waits on has not reported yet
+    send_as_rank_1(store, clock, monkeypatch, (gather.REPORT, RANK_1_REPORT))
+    clock.advance(1)
+    display.tick()
+    g.step()
+    text = stream.getvalue()
+    assert text.count("trainbar: stall") == 1, text
+    assert "trainbar: stall in the job: 2 ranks report no progress; the others wait on r1 (in data): look there first" in text
+    assert text.index('stall in "train" (rank 1, pid 11)') < text.index('stall in "train" (rank 0, pid 10)')
+    assert "other ranks: none behind" not in text
+    assert text.count("TORCH_NCCL_DUMP_ON_TIMEOUT") == 1 and text.count("py-spy dump") == 2
+    clock.advance(1)
+    display.tick()
+    g.step()
+    assert stream.getvalue() == text  # printed once
+
+
+def test_a_held_report_goes_out_alone_when_no_other_rank_reports(manual, monkeypatch):
+    clock, display = manual
+    monkeypatch.setattr(gather, "phase_source", lambda chain: "collective")
+    store = FakeStore()
+    stream = io.StringIO()
+    g = gatherer(display, clock, store, info=INFO._replace(world_size=2))
+    b = trainbar.bar(total=40, desc="train", file=stream)
+    b.update(10)
+    display.tick()
+    g.step()
+    assert g.relay(OWN_REPORT) == "held"
+    for _ in range(int(gather.HOLD)):
+        clock.advance(1)
+        display.tick()
+        g.step()
+        assert "stall" not in stream.getvalue()
+    clock.advance(1)
+    display.tick()
+    g.step()
+    assert OWN_REPORT in stream.getvalue()
+
+
+def test_another_ranks_recovery_follows_its_report(manual, monkeypatch):
+    """A rank that stalled briefly sends its report and its recovery together: both are
+    printed, the report first."""
+    clock, display = manual
+    store = FakeStore()
+    stream = io.StringIO()
+    g = gatherer(display, clock, store, info=INFO._replace(world_size=2))
+    b = trainbar.bar(total=40, desc="train", file=stream)
+    b.update(10)
+    display.tick()
+    g.step()
+    recovery = 'trainbar: "train" recovered after 2.5s (it was waiting for data)\n'
+    send_as_rank_1(store, clock, monkeypatch, (gather.REPORT, RANK_1_REPORT), (gather.OTHER, recovery), stalled=None)
+    clock.advance(1)
+    display.tick()
+    g.step()
+    text = stream.getvalue()
+    assert RANK_1_REPORT in text and text.index(RANK_1_REPORT) < text.index(recovery)

@@ -3,6 +3,7 @@
 import pytest
 
 from trainbar.distributed.record import EXITED, Level, Record, decode, encode
+from trainbar.distributed import summary
 from trainbar.distributed.summary import Heartbeats, build
 
 WALL = 5000.0
@@ -124,7 +125,48 @@ def test_ranks_stuck_waiting_in_a_collective_are_not_the_ones_named():
     records = {0: rank(12), 1: rank(12), 2: rank(12)}
     for r, phase in ((0, "collective"), (1, "collective"), (2, "data")):
         records[r].phase, records[r].stalled = phase, 5.0
-    assert "stuck: r2 in data 5s;" in view(records).text(0)
+    assert "stuck: r2 in data 5s (2 waiting on it);" in view(records).text(0)
+
+
+def test_an_unmarked_all_reduce_still_points_at_the_rank_in_its_loader():
+    """Without trainbar.waiting() the waiting ranks are in the step: the one in data is named."""
+    records = {r: rank(12) for r in range(3)}
+    for r, phase in ((0, "step"), (1, "data"), (2, "step")):
+        records[r].phase, records[r].stalled = phase, 4.0
+    text = view(records).text(0)
+    assert "stuck: r1 in data 4s (2 waiting on it);" in text and "r0" not in text
+
+
+def test_ranks_waiting_in_a_collective_point_at_the_rank_outside_it_before_it_reports():
+    """The drawing rank's watchdog speaks a publication before the stuck rank's: the line names
+    the rank outside the collective from its idle time, not the rank that waits."""
+    records = {0: rank(10), 1: rank(10)}
+    records[0].phase, records[0].stalled = "collective", 2.0
+    records[1].phase, records[1].idle = "data", 2.6
+    assert "stuck: r1 in data 2s (1 waiting on it);" in view(records).text(0)
+
+
+def test_a_finished_bars_last_line_says_no_one_is_stuck():
+    """The last read may predate the recovery: a done line does not keep a stale `stuck:`."""
+    records = {0: rank(12), 1: rank(12)}
+    records[1].phase, records[1].stalled = "data", 7.0
+    job = view(records)
+    assert "stuck:" in job.text(0) and "stuck:" not in job.text(0, final=True)
+
+
+@pytest.mark.parametrize(
+    "phases, expected",
+    [
+        ({0: "collective", 1: "data"}, [1]),
+        ({0: "collective", 1: "collective"}, []),
+        ({0: "step", 1: "data", 2: "step"}, [1]),
+        ({0: "step", 1: "data"}, []),  # one each: nothing tells them apart
+        ({0: "data", 1: "data", 2: "collective"}, [0, 1]),
+        ({0: None, 1: None, 2: "data"}, [2]),
+    ],
+)
+def test_suspects(phases, expected):
+    assert summary.suspects(phases) == expected
 
 
 def test_epochs_are_folded_into_steps():

@@ -25,7 +25,9 @@ def job():
 
 
 def reports(text, rank):
-    return [block for block in text.split("trainbar: ")[1:] if block.startswith(f'stall in "train" (rank {rank},')]
+    """Rank ``rank``'s part of the job's stall report."""
+    blocks = text.split('stall in "train" (rank ')[1:]
+    return [block for block in blocks if block.startswith(f"{rank},")]
 
 
 def test_stuck_rank_reports_its_own_stall_in_the_data_phase(job):
@@ -35,16 +37,28 @@ def test_stuck_rank_reports_its_own_stall_in_the_data_phase(job):
     assert "phase: waiting for data" in report and "time.sleep(hang)" in report
 
 
-def test_drawing_rank_names_the_rank_in_another_phase(job):
-    """Rank 0, stuck in the all-reduce, names rank 1 as the one to look at."""
-    (report,) = reports(job.stderr, 0)
-    assert "2 ranks in step, but r1 in data: look at that rank first" in report
+def test_the_job_prints_one_report_that_names_the_rank_in_another_phase(job):
+    """Ranks 0 and 2 wait in the all-reduce (in their step: it is not marked); the job's one
+    report puts rank 1 first and says to look there."""
+    assert job.stderr.count("trainbar: stall in") == 1, job.stderr
+    assert "trainbar: stall in the job: 3 ranks report no progress; the others wait on r1 (in data): look there first" in job.stderr
+    assert job.stderr.index('(rank 1, pid') < job.stderr.index('(rank 0, pid') < job.stderr.index('(rank 2, pid')
+
+
+def test_the_progress_line_names_the_rank_the_others_wait_on(job):
+    stuck = [line for line in job.stderr.splitlines() if line.startswith("train:") and "stuck:" in line]
+    assert stuck and all("stuck: r1 in data" in line for line in stuck), job.stderr
 
 
 def test_the_recovery_is_reported(job):
     """Once rank 1's read returns, the drawing rank reports the recovery (the others' recoveries
     go to it through the store, and may not arrive when the job ends within a second)."""
     assert job.stderr.count('trainbar: "train" recovered after') >= 1
+
+
+def test_a_finished_line_does_not_say_stuck(job):
+    (final,) = [line for line in job.stderr.splitlines() if line.startswith("train:") and line.endswith(" done")]
+    assert "stuck" not in final, final
 
 
 def test_one_report_per_job_and_only_the_stuck_rank_dumps_its_threads(tmp_path):
@@ -60,6 +74,7 @@ def test_one_report_per_job_and_only_the_stuck_rank_dumps_its_threads(tmp_path):
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     err = done.stderr
+    assert err.count("trainbar: stall in") == 1, err
     assert err.count('stall in "train" (rank 1,') == 1 and err.count('stall in "train" (rank 0,') == 1, err
     dumps = [block for block in err.split("trainbar: still stalled")[1:]]
     assert len(dumps) == 1 and "sync_job.py\", line 36 in loader" in dumps[0], err

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 from trainbar import _settings
 from trainbar._warnings import warn
 from trainbar.core import clock as _clock
+from trainbar.core.snapshot import DONE
 from trainbar.distributed import info as _rank
 from trainbar.distributed import leader as _leader
 from trainbar.distributed import store as _store
 from trainbar.distributed.record import EXITED, RUNNING, Level, Record, decode, encode
-from trainbar.distributed.summary import Heartbeats, JobView, build
+from trainbar.distributed.summary import Heartbeats, JobView, build, suspects
 from trainbar.runtime.listener import Listener
 
 if TYPE_CHECKING:
@@ -41,6 +42,12 @@ MEMBERS_REFRESH = 10  # reads between refreshes of a node's member list
 DEFAULT_TIMEOUT = 10.0
 NOTE = "ranks"  # our note on a bar's line (Node.note), beside other listeners'
 SAME_HOST_CHECKS = 64  # ranks of this host looked up at each read, at most: each is a syscall
+# Seconds a stall report waits on the drawing rank for the other stuck ranks' reports, so that
+# the job prints one report, not one per rank: their watchdogs see the stall within a publication
+# or two of each other.
+HOLD = 2.5
+REPORT, OTHER = "report", "other"  # what a relayed text is: a stall report, or a dump or recovery
+_ENTRY, _KIND = "\x1e", "\x1f"  # separators of relayed texts (sanitised: they never contain them)
 
 
 def heartbeat_timeout() -> float:
@@ -87,9 +94,11 @@ class RankGatherer(Listener):
         self._records: dict | None = None  # every rank's record at the last read (drawing rank)
         self._viewing = threading.Lock()  # the reads, and a closing bar's last look
         self._relaying = threading.Lock()
-        self._relay_out: list = []  # this rank's stall reports, for the drawing rank to print
+        self._relay_out: list = []  # (kind, text): this rank's reports, for the drawing rank to print
         self._relay_seq = 0
         self._relayed: dict = {}  # rank -> the last report number printed here (drawing rank)
+        self._held: dict = {}  # rank -> stall report waiting to go out in the job's one report
+        self._held_since: float | None = None
         self._closed: tuple | None = None  # (depth, Level, parent lineage) of the last bar closed
         self._moved = (None, _clock.now())  # (innermost n, when it last changed)
         self._heartbeats = Heartbeats(_clock.now())
@@ -212,18 +221,63 @@ class RankGatherer(Listener):
             reports, self._relay_out = self._relay_out, []
         if reports:
             self._relay_seq += 1
-            self._store.set(_store.report_key(self.info.rank), f"{self._relay_seq}\n" + "\n".join(reports))
+            entries = _ENTRY.join(f"{kind}{_KIND}{text}" for kind, text in reports)
+            self._store.set(_store.report_key(self.info.rank), f"{self._relay_seq}\n{entries}")
 
-    def _print_reports(self, ranks: tuple, values: list) -> None:
-        """The other ranks' stall reports, each printed once, above this rank's bars."""
-        bar = self.runtime.innermost()
-        stream = bar._node.stream if bar is not None else None
+    def _receive_reports(self, ranks: tuple, values: list) -> None:
+        """The other ranks' reports, each taken once: stall reports are held for the job's one
+        report, the rest (dumps, recoveries) printed above this rank's bars at once."""
         for rank, raw in zip(ranks, values):
-            number, _, text = raw.decode("utf-8", "replace").partition("\n")
+            number, _, entries = raw.decode("utf-8", "replace").partition("\n")
             if not number.isdigit() or int(number) <= self._relayed.get(rank, 0) or rank == self.info.rank:
                 continue
             self._relayed[rank] = int(number)
-            self.runtime.report(text, stream)
+            for entry in entries.split(_ENTRY):
+                kind, _, text = entry.partition(_KIND)
+                if kind == REPORT:
+                    self._hold(rank, text)
+                else:
+                    self._flush_held(force=True)  # a recovery never comes before its stall
+                    self._print(text)
+
+    def _hold(self, rank: int, text: str) -> None:
+        with self._relaying:
+            again = rank in self._held
+        if again:  # a second stall of that rank before the first went out
+            self._flush_held(force=True)
+        with self._relaying:
+            if self._held_since is None:
+                self._held_since = _clock.now()
+            self._held[rank] = text
+
+    def _flush_held(self, force: bool = False) -> None:
+        """Print the held stall reports as one, once they tell the whole story (or ``HOLD``
+        seconds have passed, or ``force``)."""
+        with self._relaying:
+            if not self._held:
+                return
+            view = self.view
+            since = self._held_since if self._held_since is not None else _clock.now()
+            if not force and _clock.now() - since < HOLD and not self._explained(view):
+                return
+            held, self._held, self._held_since = self._held, {}, None
+        from trainbar.stall import diagnose
+
+        phases = {s.rank: s.phase for s in view.ranks} if view is not None else {}
+        self._print(diagnose.combined_report(held, phases, diagnose.ranks_line() if len(held) > 1 else None))
+
+    def _explained(self, view: JobView | None) -> bool:
+        """Whether the held reports say why the job stalls: every rank seen stuck has sent its
+        own and they tell the rank the others wait on, or a rank is gone (it sends nothing)."""
+        if view is None or view.stopped or view.exited:
+            return True
+        if not set(view.stuck) <= self._held.keys():
+            return False
+        return bool(suspects({rank: view.by_rank[rank].phase for rank in self._held if rank in view.by_rank}))
+
+    def _print(self, text: str) -> None:
+        bar = self.runtime.innermost()
+        self.runtime.report(text, bar._node.stream if bar is not None else None)
 
     def _expected(self) -> tuple:
         if not self.by_node:
@@ -244,13 +298,14 @@ class RankGatherer(Listener):
         self._seeded.update(new)
         values = self._store.multi_get(keys)
         values, reports = values[: len(ranks)], values[len(ranks) :]
-        self._print_reports(ranks, reports)
+        self._receive_reports(ranks, reports)
         self._reads += 1
         records = {rank: decode(value) for rank, value in zip(ranks, values)}
         if self.info.rank in records and self._outbox is not None:
             records[self.info.rank] = self._outbox  # our own, fresher than its copy in the store
         self._records = records
         self._view(records)
+        self._flush_held()
 
     def _view(self, records: dict) -> JobView:
         with self._viewing:
@@ -271,30 +326,45 @@ class RankGatherer(Listener):
             return frozenset()
         return frozenset(rank for rank, pid in mine if pid != self.pid and _process_gone(pid))
 
-    def relay(self, text: str) -> str | None:
-        """A stall report of this rank's: on a rank that does not draw, it goes to the drawing
-        rank through the store ("sent"), or, with no store to reach, is not printed here at all
-        ("unreachable"). None on a rank that draws: it prints its own."""
+    def relay(self, text: str, kind: str = REPORT) -> str | None:
+        """A report of this rank's watchdog (``kind``: a stall report, or ``other``: a dump or
+        a recovery). On a rank that does not draw it goes to the drawing rank through the store
+        ("sent"), or, with no store to reach, is not printed at all ("unreachable"). On the
+        drawing rank a stall report waits for the other ranks' ("held"), to go out as the job's
+        one report; anything else is for the caller to print (None)."""
         if _leader.draws():
-            return None
+            if kind != REPORT:
+                self._flush_held(force=True)
+                return None
+            if not self.reads or self.off or self._store is None:
+                return None
+            self._hold(self.info.rank, text)
+            return "held"
         if self.off or self._store is None:
             return "unreachable"
         with self._relaying:
-            self._relay_out.append(text)
+            self._relay_out.append((kind, text))
         return "sent"
 
     def before_final(self, bar: Bar[Any]) -> None:
-        """An interrupted bar's last line names the ranks gone meanwhile (a collective fails the
+        """A bar's last line. Finished, it leaves out who was stuck: the job has moved on since
+        the last read. Interrupted, it names the ranks gone meanwhile (a collective fails the
         moment a peer is killed, long before its heartbeat times out): no store request, only a
         look at this host's processes."""
+        self._flush_held(force=True)  # the loop is ending: a held report goes out now
         records = self._records
         if not self.reads or records is None or self.off:
+            return
+        if bar.status == DONE:
+            if self.view is not None:
+                self.runtime.note(bar, NOTE, self.view.text(bar.depth, final=True))
             return
         view = self._view(records)
         self.runtime.note(bar, NOTE, view.text(bar.depth))
 
     def _fail(self, error: Exception) -> None:
         self.off = True
+        self._flush_held(force=True)
         self.view = None
         self._texts = {}
         if self.reads:

@@ -152,8 +152,8 @@ class JobView:
             self._levels[depth] = compare(self.ranks, depth)
         return self._levels[depth]
 
-    def text(self, depth: int) -> str:
-        return describe(self, depth)
+    def text(self, depth: int, final: bool = False) -> str:
+        return describe(self, depth, final)
 
     @property
     def alarms(self) -> tuple:
@@ -298,6 +298,22 @@ def _fold(key: tuple, totals: list):
     return position
 
 
+def suspects(phases: dict) -> list:
+    """The ranks the others wait on, from where each stuck rank is (rank -> phase): those stuck
+    anywhere but in a collective, when some are in one; when none are, those in a phase fewer
+    than half of them share (one rank in ``data`` while the rest are in the ``step``, where an
+    unmarked all-reduce waits). Empty when nothing tells them apart."""
+    outside = sorted(rank for rank, phase in phases.items() if phase != "collective")
+    if len(outside) < len(phases):
+        return outside
+    counts: dict = {}
+    for phase in phases.values():
+        counts[phase] = counts.get(phase, 0) + 1
+    common = max(counts.values())
+    odd = sorted(rank for rank, phase in phases.items() if phase is not None and counts[phase] < common)
+    return odd if len(odd) < len(phases) / 2 else []
+
+
 def _names(ranks, extra=None) -> str:
     shown = [f"r{rank}" + (f" {extra(rank)}" if extra else "") for rank in ranks[:NAMED]]
     more = len(ranks) - NAMED
@@ -317,14 +333,40 @@ def _where(summary: LevelSummary, rank: int, reader: int | None) -> str:
     return f"r{rank} {'+' if offset >= 0 else '-'}{abs(offset)}"
 
 
+def _idle(state: RankState) -> float:
+    """Seconds the rank's counter has stood still: as it published, and since (at least)."""
+    return (state.idle or 0.0) + state.silent
+
+
 def _stuck_text(view: JobView, rank: int) -> str:
     state = view.by_rank[rank]
     where = f" in {state.phase}" if state.phase else ""
-    return f"r{rank}{where} {_seconds(state.stuck or 0.0)}"
+    seconds = state.stuck if state.stuck is not None else _idle(state)  # not yet seen stuck by itself
+    return f"r{rank}{where} {_seconds(seconds or 0.0)}"
 
 
-def describe(view: JobView, depth: int) -> str:
-    """``4 ranks; stuck: r2 in data 59s; no heartbeat: r1 14s; r3 slow (others wait 38%)``.
+def _culprits(view: JobView) -> list:
+    """The stuck ranks worth naming: the ones the others wait on, where that can be told. A rank
+    that has not moved for about as long as the stuck ones counts too: its own watchdog may speak
+    a publication or two after theirs."""
+    found = suspects({rank: view.by_rank[rank].phase for rank in view.stuck})
+    if found:
+        return found
+    shortest = min(view.by_rank[rank].stuck or 0.0 for rank in view.stuck)
+    idle = {s.rank: s.phase for s in view.ranks
+            if s.state == RUNNING and s.stuck is None and _idle(s) >= shortest / 2}  # fmt: skip
+    if idle:
+        found = suspects({**{rank: view.by_rank[rank].phase for rank in view.stuck}, **idle})
+        if found:
+            return found
+    return list(view.stuck)
+
+
+def describe(view: JobView, depth: int, final: bool = False) -> str:
+    """``4 ranks; stuck: r2 in data 59s (3 waiting on it); no heartbeat: r1 14s; r3 slow (others wait 38%)``.
+
+    ``final``: a finished bar's last line, which leaves out who was stuck (the job has moved on
+    since the last read).
 
     Alarms come first, so a narrow terminal cuts the comparison rather than them. Offsets are in
     items of the bar at ``depth`` and relative to the reader's own bar, on whose line the text is
@@ -335,12 +377,17 @@ def describe(view: JobView, depth: int) -> str:
         return ""
     summary = view.level(depth)
     parts = [f"{count} ranks"]
-    if view.stuck:
-        # Ranks stuck in a collective are waiting for the others: the ones stuck elsewhere are
-        # where to look, so only they are named when there are any.
-        culprits = [rank for rank in view.stuck if view.by_rank[rank].phase != "collective"] or list(view.stuck)
-        parts.append("stuck: " + ", ".join(_stuck_text(view, rank) for rank in culprits[:NAMED])
-                     + (f" +{len(culprits) - NAMED}" if len(culprits) > NAMED else ""))  # fmt: skip
+    if view.stuck and not final:  # a finished bar's last line: the job moved on since
+        # Ranks stuck waiting on another are not where to look: only the ones they wait on are
+        # named, and the rest counted.
+        culprits = _culprits(view)
+        text = "stuck: " + ", ".join(_stuck_text(view, rank) for rank in culprits[:NAMED])
+        if len(culprits) > NAMED:
+            text += f" +{len(culprits) - NAMED}"
+        waiting = len(set(view.stuck) - set(culprits))
+        if waiting:
+            text += f" ({waiting} waiting on {'it' if len(culprits) == 1 else 'them'})"
+        parts.append(text)
     if view.stopped:
         silent = sorted(view.stopped, key=lambda rank: -view.by_rank[rank].silent)
         parts.append("no heartbeat: " + _names(silent, lambda rank: _seconds(view.by_rank[rank].silent)))

@@ -40,7 +40,6 @@ from trainbar.core import clock as _clock
 from trainbar.core import metrics as _metrics
 from trainbar.core import timing as _timing
 from trainbar.core.rate import observe_bars
-from trainbar.core.snapshot import INTERRUPTED
 from trainbar.distributed import leader as _leader
 from trainbar.render import fmt
 from trainbar.runtime import environment as _env
@@ -145,7 +144,7 @@ class Runtime:
             # calls one (in a runtime without threads, the caller is the ticker).
             if not self.threaded:
                 _metrics.refresh(bar)
-            if bar.status == INTERRUPTED:
+            if self._listeners:
                 self._before_final(bar)
             node.final = bar.snapshot(now)
         with self.lock:
@@ -163,8 +162,8 @@ class Runtime:
         self._settle()
 
     def _before_final(self, bar: Bar[Any]) -> None:
-        """Listeners may still add to an interrupted bar's last line (who else is gone), on the
-        closing thread: cheap work only, no I/O, and never an error of theirs here."""
+        """Listeners may still change a bar's last line (who else is gone, who is no longer
+        stuck), on the closing thread: cheap work only, no I/O, and never an error of theirs here."""
         for listener in self.listeners():
             hook = getattr(listener, "before_final", None)
             if hook is not None:
@@ -290,15 +289,17 @@ class Runtime:
             self._to_listeners("on_write", text)
         self._settle()
 
-    def relay(self, text: str) -> str | None:
-        """Offer a stall report to the listeners (the ranks' gatherer): "sent" to the rank that
-        draws, "unreachable" (this rank does not draw and cannot send it), or None: print it."""
+    def relay(self, text: str, kind: str = "report") -> str | None:
+        """Offer a stall report (``kind``: ``report``, or ``other`` for a dump or a recovery) to
+        the listeners (the ranks' gatherer): "sent" to the rank that draws, "held" to go out with
+        the other ranks' in the job's one report, "unreachable" (this rank does not draw and
+        cannot send it), or None: print it."""
         for listener in self.listeners():
             hook = getattr(listener, "relay", None)
             if hook is None:
                 continue
             try:
-                outcome = hook(text)
+                outcome = hook(text, kind)
             except Exception:  # noqa: BLE001 - a failing relay means printing it here
                 outcome = None
             if outcome is not None:

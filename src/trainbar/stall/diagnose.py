@@ -504,3 +504,42 @@ def all_threads_report(desc: str, seconds: float) -> str:
             kind = _kind(summary.filename, roots)
             lines.append(f'    File "{_short(summary.filename, kind, roots)}", line {summary.lineno} in {summary.name}')
     return "\n".join(_format.sanitize(line) for line in lines) + "\n"
+
+
+def combined_report(reports: dict, phases: dict, ranks: str | None) -> str:
+    """The stall reports of several ranks (rank -> report text) as the one report of the job.
+
+    The ranks the others wait on come first (see ``summary.suspects``), each report indented
+    under one header; ``ranks`` is the drawing rank's fresh line on the other
+    ranks, which replaces the one each report carried when it was made. A hint already given by
+    an earlier rank is not repeated.
+    """
+    if len(reports) == 1:
+        return next(iter(reports.values()))
+    from trainbar.distributed.summary import suspects
+
+    culprits = suspects({rank: phases.get(rank) for rank in reports})
+    order = culprits + [rank for rank in sorted(reports) if rank not in culprits]
+    head = f"trainbar: stall in the job: {len(reports)} ranks report no progress"
+    if culprits:
+        named = ", ".join(f"r{rank}" + (f" (in {phases[rank]})" if phases.get(rank) else "") for rank in culprits[:3])
+        head += f"; the others wait on {named}: look there first"
+    lines = [_format.sanitize(head)]
+    if ranks and culprits:  # the header has said who to look at: keep the rest of the line
+        kept = [part for part in ranks.removeprefix("other ranks: ").split("; ") if "look at that rank" not in part]
+        ranks = "other ranks: " + "; ".join(kept) if kept and kept != ["none behind"] else None
+    if ranks:
+        lines.append("  " + _format.sanitize(ranks))
+    hints: set = set()
+    for rank in order:
+        first, *body = reports[rank].rstrip("\n").split("\n")
+        lines.append("  " + first.removeprefix("trainbar: "))
+        for line in body:
+            if line.startswith("  other ranks:"):
+                continue
+            if line.startswith("  try: "):
+                if line in hints:
+                    continue
+                hints.add(line)
+            lines.append("  " + line)
+    return "\n".join(lines) + "\n"

@@ -370,7 +370,7 @@ class Watchdog:
         if bar.where == "collective":
             return  # waiting for another rank: that rank's threads are the ones worth reading
         text = diagnose.all_threads_report(bar.desc, now - episode.since)
-        if self.runtime.relay(text) is None:
+        if self.runtime.relay(text, "other") is None:
             self.runtime.report(text, episode.stream)
 
     def _end(self, track: Track, now: float, *, recovered: bool) -> None:
@@ -388,7 +388,7 @@ class Watchdog:
         info = diagnose.recovery_info(bar, seconds=now - episode.since, phase=episode.phase, stalled_at=episode.n)
         self.runtime.notify("on_recover", bar, info)
         text = diagnose.recovery_report(info)
-        if self.runtime.relay(text) is None:
+        if self.runtime.relay(text, "other") is None:
             self.runtime.report(text, episode.stream)
 
     def _call_back(self, group: list, info: dict) -> None:

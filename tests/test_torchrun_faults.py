@@ -93,3 +93,63 @@ def test_a_killed_rank_is_named_on_the_interrupted_line():
     final = [line for line in bar_lines(lines) if line.endswith("interrupted")]
     assert len(final) == 1, "\n".join(lines)
     assert "exited: r1" in final[0] and "slowest" not in final[0], final[0]
+
+
+# --- the same faults on a terminal: rank 0's live region, the other ranks sharing the tty ----
+
+
+def run_job_in_pty(tmp_path, until: str, timeout: float = 90.0, **settings):
+    """Run the job on a real terminal until ``until`` shows; returns (result, seconds from the
+    fault to then). The faulty rank marks the moment in a file, so the screen holds only what
+    trainbar and torchrun print."""
+    from ptyrun import child_environment, run_in_pty
+
+    mark = tmp_path / "fault"
+    env = child_environment(PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1",
+                            TRAINBAR_STALL="2", TRAINBAR_HEARTBEAT_TIMEOUT="4", FAULT_FILE=str(mark),
+                            **{name: str(value) for name, value in settings.items()})  # fmt: skip
+    seen = []
+
+    def named(session):
+        seen.append(time.time())
+        os.killpg(session.proc.pid, signal.SIGKILL)  # the job's whole process group
+
+    script = f"""
+        import runpy, sys
+        sys.argv = ["torchrun", "--standalone", "--nproc-per-node", "2", "--monitor-interval", "60", {JOB!r}]
+        runpy.run_module("torch.distributed.run", run_name="__main__")
+    """
+    result = run_in_pty(script, rows=50, cols=250, timeout=timeout, env=env, triggers=[(until.encode(), named)])
+    fault_at = float(mark.read_text()) if mark.exists() else None
+    return result, (seen[0] - fault_at) if seen and fault_at is not None else None
+
+
+def live_bars(result) -> list:
+    return [line for line in result.lines if line.startswith("train:")]
+
+
+def test_on_a_terminal_a_rank_hung_in_its_loader_is_named_in_the_live_line(tmp_path):
+    result, after = run_job_in_pty(tmp_path, "stuck: r1 in data", STEPS=40, FAULT_RANK=1, FAULT="hang",
+                                   HANG_SECONDS=60)  # fmt: skip
+    assert after is not None and after < 2 + 4, (after, result)
+    assert result.output.count(b"trainbar: stall in") <= 1, result  # the job's one report
+    assert len(live_bars(result)) == 1, result  # nothing tore the live region
+
+
+def test_on_a_terminal_a_stopped_rank_is_named_by_its_heartbeat(tmp_path):
+    result, after = run_job_in_pty(tmp_path, "no heartbeat: r1", STEPS=60, FAULT_RANK=1, FAULT="stop", FAULT_AT=30)
+    assert after is not None and after < 4 + 4, (after, result)
+    assert len(live_bars(result)) == 1, result
+
+
+def test_on_a_terminal_a_killed_rank_is_named_on_the_interrupted_line(tmp_path):
+    result, _ = run_job_in_pty(tmp_path, " interrupted", STEPS=60, FAULT_RANK=1, FAULT="kill", FAULT_AT=30)
+    (final,) = [line for line in live_bars(result) if "interrupted" in line] or [None]
+    assert final is not None and "exited: r1" in final, result
+
+
+def test_on_a_terminal_a_slow_rank_is_named_by_time(tmp_path):
+    result, _ = run_job_in_pty(tmp_path, "r1 slow (others wait", STEPS=60, STEP_SECONDS=0.05, SLOW_RANK=1,
+                               SLOW_SECONDS=0.3, FAULT_RANK=1, FAULT="none", FAULT_AT=0)  # fmt: skip
+    assert any("r1 slow (others wait" in line for line in live_bars(result)), result
+    assert not any("r0 slow" in line for line in live_bars(result)), result

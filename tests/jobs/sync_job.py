@@ -5,7 +5,7 @@ Environment: STEPS, STEP_SECONDS; SLOW_RANK and SLOW_SECONDS (that rank's steps 
 longer); FAULT_RANK, FAULT_AT (a step) and FAULT: ``hang`` (its loader blocks for HANG_SECONDS),
 ``stop`` (it SIGSTOPs itself) or ``kill`` (it SIGKILLs itself); any other value only marks the
 moment. The faulty rank writes ``fault <kind>`` to its standard error, straight to the file,
-just before the fault.
+just before the fault, or the time of the fault to FAULT_FILE when that is set.
 """
 
 import os
@@ -31,7 +31,11 @@ fault = os.environ.get("FAULT", "")
 def loader():
     for step in range(steps):
         if rank == fault_rank and step == fault_at:
-            os.write(2, f"fault {fault}\n".encode())
+            if os.environ.get("FAULT_FILE"):  # a terminal test keeps its screen to the bars
+                with open(os.environ["FAULT_FILE"], "w") as mark:
+                    mark.write(f"{time.time()}\n")
+            else:
+                os.write(2, f"fault {fault}\n".encode())
             if fault == "hang":
                 time.sleep(float(os.environ.get("HANG_SECONDS", "30")))
             elif fault == "stop":

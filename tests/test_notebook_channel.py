@@ -307,3 +307,35 @@ def test_forced_notebook_mode_without_a_kernel_warns_and_training_goes_on(manual
     assert b.n == 10
     # Why, whatever is installed: no kernel running, or no IPython at all.
     assert [str(w.message) for w in caught if "notebook output needs" in str(w.message)]
+
+
+def test_an_exception_keeps_every_open_row_red_at_its_step_with_its_last_metrics(manual, cell):
+    """The inner leave=False row stays where the loop failed (120/200), red, with its loss;
+    no row keeps a rate or a remaining time that no longer means anything."""
+    clock, display = manual
+    with pytest.raises(ValueError):
+        for epoch in trainbar.bar(range(3), desc="epoch", file=cell):
+            steps = trainbar.bar(range(200), desc="train", leave=False, file=cell)
+            for i in steps:
+                clock.advance(0.01)
+                steps.log(loss=1.0 / (i + 1))
+                if epoch == 1 and i == 120:
+                    raise ValueError("boom")
+    html, text = cell.html(), cell.text()
+    assert rows(html) == [("interrupted", "epoch"), ("interrupted", "train")]
+    assert "1/3" in html and "120/200" in html and "loss=0.008" in html
+    assert "it/s" not in html and "<" not in text.splitlines()[1]
+    assert html.count(f"background-color:{INTERRUPTED_COLOUR}") == 2
+
+
+def test_an_interrupt_at_zero_shows_red_and_no_stale_rate(manual, cell):
+    """Stopped before the first step: no fill to colour, so the track itself is outlined in red."""
+    clock, display = manual
+    with pytest.raises(KeyboardInterrupt):
+        for _ in trainbar.bar(range(100), desc="train", file=cell):
+            clock.advance(2.0)
+            raise KeyboardInterrupt
+    html = cell.html()
+    assert rows(html) == [("interrupted", "train")]
+    assert "0/100 [00:02]" in html and "it/s" not in html
+    assert f"box-shadow:inset 0 0 0 1px {INTERRUPTED_COLOUR}" in html

@@ -52,6 +52,8 @@ def _charset(snap: Snapshot, unicode_ok: bool) -> str:
 
 def _times(snap: Snapshot) -> str:
     elapsed = _format.duration(snap.elapsed)
+    if snap.status == INTERRUPTED:
+        return f"[{elapsed}]"  # stopped: a rate and a remaining time no longer mean anything
     # While paused, the phase's name says more than a rate that is standing still.
     rate = snap.phase or _format.rate(snap.rate, snap.unit, snap.unit_scale, snap.unit_divisor)
     data = data_text(snap)

@@ -83,8 +83,10 @@ def _numbers(snap: Snapshot) -> str:
     elapsed = _format.duration(snap.elapsed)
     rate = _format.rate(snap.rate, snap.unit, snap.unit_scale, snap.unit_divisor)
     if snap.total is None:
-        return f"{n}{snap.unit} [{elapsed}, {rate}]"
+        return f"{n}{snap.unit} [{elapsed}]" if snap.status == INTERRUPTED else f"{n}{snap.unit} [{elapsed}, {rate}]"
     total = _format.count(snap.total, snap.unit_scale, snap.unit_divisor)
+    if snap.status == INTERRUPTED:
+        return f"{n}/{total} [{elapsed}]"  # a rate and a remaining time no longer mean anything
     if snap.status == DONE:
         return f"{n}/{total} [{elapsed}, {rate}]"
     return f"{n}/{total} [{elapsed}<{_format.duration(snap.eta)}, {rate}]"
@@ -112,8 +114,10 @@ def _row(snap: Snapshot, history: dict, sparks_left: int) -> tuple:
         cells.append('<div class="trainbar-pct"></div><div class="trainbar-track"></div>')
     else:
         cells.append(f'<div class="trainbar-pct" style="text-align:right">{int(fraction * 100)}%</div>')
+        # Stopped near 0% there is no fill to colour: the track itself is outlined in red.
+        outline = f";box-shadow:inset 0 0 0 1px {INTERRUPTED_COLOUR}" if snap.status == INTERRUPTED else ""
         cells.append(
-            f'<div class="trainbar-track" style="{_TRACK_STYLE}"><div class="trainbar-fill" '
+            f'<div class="trainbar-track" style="{_TRACK_STYLE}{outline}"><div class="trainbar-fill" '
             f'style="width:{fraction * 100:.1f}%;height:100%;background-color:{colour}"></div></div>'
         )
     if snap.waiting:

@@ -63,9 +63,10 @@ def log_line(snap: Snapshot) -> str:
         stall = stall_text(snap)
         return _format.sanitize(" ".join(parts + ([stall] if stall else [])))
     parts = [f"{snap.prefix}{head}:", numbers(snap), f"elapsed {_format.duration(snap.elapsed)}"]
-    if snap.total is not None and snap.status != DONE:
-        parts.append(f"remaining {_format.duration(snap.eta)}")
-    parts.append(_format.rate(snap.rate, snap.unit, snap.unit_scale, snap.unit_divisor))
+    if snap.status != INTERRUPTED:  # stopped: a rate and a remaining time no longer mean anything
+        if snap.total is not None and snap.status != DONE:
+            parts.append(f"remaining {_format.duration(snap.eta)}")
+        parts.append(_format.rate(snap.rate, snap.unit, snap.unit_scale, snap.unit_divisor))
     data = data_text(snap)
     if data:
         parts.append(data)

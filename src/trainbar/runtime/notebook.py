@@ -6,7 +6,8 @@ starts, with every bar nested under it drawn inside it as an indented row. ``pri
 order they were written, while the frame keeps updating above them. The next top-level bar opens
 a new frame below whatever was printed, so the cell reads top to bottom in the order things
 happened. Finished inner bars with ``leave=False`` vanish from the frame; with ``leave=True`` they
-stay as rows (the oldest folded into a note beyond ``MAX_ROWS``).
+stay as rows (the oldest folded into a note beyond ``MAX_ROWS``). A bar stopped by an exception
+or an interrupt stays whatever its ``leave``, red, at the step where it stopped.
 
 Rate. A frame is redrawn at most every ``INTERVAL`` seconds, and only when what it shows has
 changed; its size is bounded by the renderer. Showing a frame when its bar opens and drawing its
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from trainbar.core import clock as _clock
 from trainbar.core import history as _history
+from trainbar.core.snapshot import INTERRUPTED
 from trainbar.render import html as html_renderer
 from trainbar.runtime import environment as _env
 from trainbar.runtime.channels import Channel, Drawable
@@ -147,9 +149,11 @@ class NotebookChannel(Channel):
         frame = self._frame_of(bar.lineage)
         if frame is None:
             return
-        if bar.leave and bar.visible(now):
+        if bar.visible(now):
             snap = self._snapshot(bar, now, frame)
-            if snap is not None:
+            # A bar stopped by an error stays, leave=False or not: the step where it stopped and
+            # its last metrics are the evidence.
+            if snap is not None and (bar.leave or snap.status == INTERRUPTED):
                 frame.finished.append((bar.lineage, snap, _history_of(bar)))
             if len(frame.finished) > 2 * MAX_ROWS:
                 frame.dropped += len(frame.finished) - MAX_ROWS - 1

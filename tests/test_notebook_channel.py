@@ -11,7 +11,7 @@ import pytest
 
 import trainbar
 from trainbar.core import history as _history
-from trainbar.runtime.notebook import BURST, INTERVAL, MAX_ROWS, MIN_GAP, NotebookChannel
+from trainbar.runtime.notebook import BURST, FOLD_AFTER, INTERVAL, MAX_ROWS, MIN_GAP, NotebookChannel
 from trainbar.render.html import DONE_COLOUR, INTERRUPTED_COLOUR
 
 
@@ -339,3 +339,37 @@ def test_an_interrupt_at_zero_shows_red_and_no_stale_rate(manual, cell):
     assert rows(html) == [("interrupted", "train")]
     assert "0/100 [00:02]" in html and "it/s" not in html
     assert f"box-shadow:inset 0 0 0 1px {INTERRUPTED_COLOUR}" in html
+
+
+def test_many_sequential_top_level_bars_fold_into_a_handful_of_outputs(manual, cell):
+    """500 bars one after the other: the cell keeps FOLD_AFTER outputs; the last shows the finished
+    bars folded under a note, and each live bar as its last row while it runs."""
+    clock, display = manual
+    for j in range(500):
+        b = trainbar.bar(range(4), desc=f"bar {j}", file=cell)
+        for _ in b:
+            clock.advance(0.1)
+            display.tick()
+        if j == 250:
+            b2 = trainbar.bar(total=5, desc="live", file=cell)
+            clock.advance(INTERVAL)
+            display.tick()
+            assert rows(cell.html())[-1] == ("running", "live")
+            b2.close()
+    assert len(cell.displays) == FOLD_AFTER
+    last = rows(cell.html())
+    assert len(last) == MAX_ROWS and last[-1] == ("done", "bar 499")
+    assert "more bars not shown" in cell.html()
+    assert sum(len(d["bundle"]["text/html"]) for d in cell.displays) < 40_000
+
+
+def test_a_new_cell_starts_with_outputs_of_its_own(manual, cell):
+    clock, display = manual
+    for j in range(FOLD_AFTER + 2):
+        for _ in trainbar.bar(range(2), desc=f"first {j}", file=cell):
+            clock.advance(0.1)
+    cell.end()
+    for _ in trainbar.bar(range(2), desc="second cell", file=cell):
+        clock.advance(0.1)
+    assert len(cell.displays) == FOLD_AFTER + 1
+    assert rows(cell.html()) == [("done", "second cell")]

@@ -191,3 +191,26 @@ def test_the_saved_notebook_shows_an_interrupted_bar_in_red_where_it_stopped(sav
     assert rows(html) == [("interrupted", "&lt;b&gt;crash&lt;/b&gt; &amp; burn")]
     assert "#d62728" in html and "42/100" in html
     assert "42/100" in text and "interrupted" in text
+
+
+@pytest.fixture
+def fresh_kernel(tmp_path):
+    """A kernel of its own: nbclient's runs above leave the module's kernel client out of step."""
+    with Kernel(hermetic_env(str(tmp_path))) as kernel:
+        yield kernel
+
+
+def test_five_hundred_bars_in_one_cell_keep_a_handful_of_outputs(fresh_kernel):
+    """500 sequential top-level bars: a few outputs (JupyterLab hides all but 50), and their final
+    state is within a few times the size of tqdm's text for the same bars."""
+    kernel = fresh_kernel
+    run = kernel.run("import trainbar as tb\nfor j in range(500):\n    for i in tb.bar(range(3), desc=f'bar {j}'): pass\n")
+    tqdm_run = kernel.run(
+        "import sys\nfrom tqdm import tqdm\nfor j in range(500):\n"
+        "    for i in tqdm(range(3), desc=f'bar {j}', file=sys.stdout): pass\n"
+    )
+    saved = sum(len(bundle["text/html"]) + len(bundle["text/plain"]) for bundle in run.displays())
+    print(f"\n500 bars: {run.count('display_data')} outputs, {saved} bytes saved; tqdm's text {len(tqdm_run.streams())}")
+    assert run.count("display_data") <= 5
+    assert rows(run.displays()[-1]["text/html"])[-1] == ("done", "bar 499")
+    assert saved < 3 * len(tqdm_run.streams())

@@ -5,9 +5,12 @@ starts, with every bar nested under it drawn inside it as an indented row. ``pri
 ``trainbar.write()`` during the loop are ordinary cell output: they appear below the frame, in the
 order they were written, while the frame keeps updating above them. The next top-level bar opens
 a new frame below whatever was printed, so the cell reads top to bottom in the order things
-happened. Finished inner bars with ``leave=False`` vanish from the frame; with ``leave=True`` they
-stay as rows (the oldest folded into a note beyond ``MAX_ROWS``). A bar stopped by an exception
-or an interrupt stays whatever its ``leave``, red, at the step where it stopped.
+happened, up to ``FOLD_AFTER`` frames a cell: later top-level bars join the last frame, below the
+finished bars, so a cell opening hundreds of bars keeps a handful of outputs (what was printed
+between them then stays below that frame). Finished inner bars with ``leave=False`` vanish from
+the frame; with ``leave=True`` they stay as rows (the oldest folded into a note beyond
+``MAX_ROWS``). A bar stopped by an exception or an interrupt stays whatever its ``leave``, red, at
+the step where it stopped.
 
 Rate. A frame is redrawn at most every ``INTERVAL`` seconds, and only when what it shows has
 changed; its size is bounded by the renderer. Showing a frame when its bar opens and drawing its
@@ -38,6 +41,9 @@ INTERVAL = 0.25  # the ticker's cadence here: about 4 redraws a second per frame
 MIN_GAP = INTERVAL * 0.9  # between two redraws of a frame; ticks arrive with some jitter
 MAX_ROWS = 20  # rows drawn per frame; more are folded into a note
 BURST, REFILL = 20, 5.0  # immediate messages (frame shown, final state): burst, then per second
+# Outputs a cell gives to top-level bars: later ones join the last of them, so 500 sequential bars
+# never make 500 outputs (JupyterLab hides all but 50 behind "Show more outputs").
+FOLD_AFTER = 3
 
 
 class _Budget:
@@ -61,6 +67,21 @@ class _Budget:
 
 # One budget per display, so it outlives channels that come and go with their bars.
 _budgets: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class _Cell:
+    """What the bars of the running cell share, whichever channel draws them: how many frames
+    the cell has shown, and the frame that closed last (the one later top-level bars join)."""
+
+    __slots__ = ("shown", "last")
+
+    def __init__(self) -> None:
+        self.shown = 0
+        self.last: _Frame | None = None
+
+
+# One per display, forgotten when a cell ends (IPython's post_execute).
+_cells: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class _Frame:
@@ -103,6 +124,13 @@ class NotebookChannel(Channel):
         self.budget = budget
 
     @property
+    def cell(self) -> _Cell:
+        cell = _cells.get(self.runtime)
+        if cell is None:
+            cell = _cells[self.runtime] = _Cell()
+        return cell
+
+    @property
     def empty(self) -> bool:
         return super().empty and not self.frames
 
@@ -128,6 +156,17 @@ class NotebookChannel(Channel):
         self._sink()
         if self._frame_of(bar.lineage) is not None:
             return  # nested: drawn in its top-level bar's frame at the next tick
+        cell = self.cell
+        last = cell.last
+        if cell.shown >= FOLD_AFTER and last is not None and last not in self.frames:
+            # The cell has its handful of outputs: this bar joins the last one, under the
+            # finished bars (the oldest folded into a note), and is its last row while it runs.
+            last.roots.append(bar.lineage)
+            last.closed = False
+            self.frames.append(last)
+            if self.budget.take(now):
+                self._send(last, now)
+            return
         # A frame not shown yet (out of budget, or its bar not visible yet) takes every new
         # top-level bar, even once all of its bars have closed: a flood of tiny bars then costs
         # one output per tick, not one each, and outputs keep the order the bars started in.
@@ -215,12 +254,15 @@ class NotebookChannel(Channel):
             sink = self._sink()
             if frame.display_id is None:
                 frame.display_id = sink.show(bundle)
+                self.cell.shown += 1
             else:
                 sink.update(frame.display_id, bundle)
             frame.sent = bundle["text/html"]
             frame.last_sent = now
         if frame.closed:
             self.frames.remove(frame)
+            if frame.display_id is not None:
+                self.cell.last = frame
 
     def release(self) -> None:
         if self.frames and self.sink is not None:
@@ -248,5 +290,6 @@ def _end_of_cell(*_args: Any) -> None:
         for channel in runtime.channels():
             if isinstance(channel, NotebookChannel):
                 runtime.run_on(channel, channel.flush, _clock.now())
+        _cells.pop(runtime, None)  # the next cell's bars get outputs of their own
     except Exception:  # noqa: BLE001 - a hook that raises would print a traceback under every cell
         pass

@@ -69,7 +69,8 @@ def test_write_prints_once(four_ranks):
 
 def test_the_slower_rank_is_named(four_ranks):
     """The drawing rank's line names rank 3, twice as slow, as behind and slowest."""
-    assert any("behind: r3;" in line and "slowest r3 -" in line for line in bar_lines(four_ranks.stderr))
+    lines = bar_lines(four_ranks.stderr)
+    assert any("behind: r3;" in line and "slowest r3 -" in line for line in lines), "\n".join(lines)
 
 
 @pytest.mark.reliability(

@@ -23,7 +23,6 @@ MAX_TITLE = 300  # the full description, as a tooltip, within reason
 MAX_NAME = 24
 MAX_VALUE = 24
 MAX_METRICS = 8  # per row
-MAX_SPARKLINES = 6  # per frame: each one is most of a row's bytes
 SPARK_WIDTH, SPARK_HEIGHT = 64, 14
 PLAIN_WIDTH = 100
 RUNNING_COLOUR = "#1f77b4"
@@ -33,11 +32,17 @@ STALLED_COLOUR = "#b8860b"  # amber: a warning, not a failure
 _TRACK = "rgba(128,128,128,0.25)"
 _SAFE_COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{1,20}")
 
+# Five columns: description, percent, track, sparkline, numbers and metrics. The last takes the
+# width that is left and wraps its metrics there, so a row never overflows a narrow output; the
+# description and the track give way first.
 _FRAME_STYLE = (
-    "display:grid;grid-template-columns:max-content max-content 14em max-content;column-gap:0.6em;"
-    "row-gap:0.15em;align-items:center;font-family:monospace;font-size:12px;line-height:1.5;"
-    "white-space:nowrap;padding:2px 0"
+    "display:grid;grid-template-columns:minmax(4em,max-content) max-content minmax(4em,14em) max-content "
+    "minmax(14em,1fr);column-gap:0.6em;row-gap:0.15em;align-items:center;font-family:monospace;font-size:12px;"
+    "line-height:1.5;padding:2px 0;max-width:100%"
 )
+_DESC_STYLE = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis"
+# Metrics wrap at the spaces between them, and inside one only where it alone is too wide.
+_INFO_STYLE = "min-width:0;overflow-wrap:anywhere"
 _TRACK_STYLE = f"height:0.8em;background-color:{_TRACK};border-radius:3px;overflow:hidden"
 
 
@@ -98,15 +103,16 @@ def _fraction(snap: Snapshot) -> float | None:
     return snap.fraction if snap.total else 1.0
 
 
-def _row(snap: Snapshot, history: dict, sparks_left: int) -> tuple:
-    """The four grid cells of one bar, and how many sparklines it used. The cells sit directly in
-    the grid, so columns line up across rows; the first one carries the row's status class."""
+def _row(snap: Snapshot, history: dict) -> str:
+    """The five grid cells of one bar. The cells sit directly in the grid, so columns line up
+    across rows; the first one carries the row's status class. The sparkline column holds the
+    history of the row's first metric that has one, on every row that has one."""
     colour = fill_colour(snap)
     status = {DONE: "done", INTERRUPTED: "interrupted"}.get(snap.status, "running")
     desc = _format.truncate(snap.prefix + snap.desc, MAX_DESC)
-    indent = f"padding-left:{1.2 * snap.depth:.1f}em" if snap.depth else ""
+    indent = f";padding-left:{1.2 * snap.depth:.1f}em" if snap.depth else ""
     cells = [
-        f'<div class="trainbar-desc trainbar-{status}" style="{indent}" '
+        f'<div class="trainbar-desc trainbar-{status}" style="{_DESC_STYLE}{indent}" '
         f'title="{_escape(_format.truncate(snap.desc, MAX_TITLE))}">{_escape(desc)}</div>'
     ]
     fraction = _fraction(snap)
@@ -120,18 +126,19 @@ def _row(snap: Snapshot, history: dict, sparks_left: int) -> tuple:
             f'<div class="trainbar-track" style="{_TRACK_STYLE}{outline}"><div class="trainbar-fill" '
             f'style="width:{fraction * 100:.1f}%;height:100%;background-color:{colour}"></div></div>'
         )
-    if snap.waiting:
-        info = [_escape(f"waiting for first batch [{_format.duration(snap.elapsed)}]")]
-    else:
-        info = [_escape(_numbers(snap))]
-    used = 0
-    for name, value in snap.metrics[:MAX_METRICS]:
+    spark = ""
+    for name, _ in snap.metrics[:MAX_METRICS]:
         values = history.get(name) if name else None
+        if values and len(values) >= 2:
+            spark = sparkline(_format.truncate(name, MAX_NAME), values, colour)
+            break
+    cells.append(f'<div class="trainbar-sparkcell">{spark}</div>')
+    numbers = f"waiting for first batch [{_format.duration(snap.elapsed)}]" if snap.waiting else _numbers(snap)
+    # The counts and times stay on one line: their spaces do not break.
+    info = [f'<span class="trainbar-numbers" style="white-space:nowrap">{_escape(numbers)}</span>']
+    for name, value in snap.metrics[:MAX_METRICS]:
         name, value = _format.truncate(name, MAX_NAME), _format.truncate(value, MAX_VALUE)
         text = _escape(f"{name}={value}" if name else value)
-        if values and len(values) >= 2 and used < sparks_left:
-            text += " " + sparkline(name, values, colour)
-            used += 1
         info.append(f'<span class="trainbar-metric">{text}</span>')
     if len(snap.metrics) > MAX_METRICS:
         info.append(f"… {len(snap.metrics) - MAX_METRICS} more")
@@ -145,8 +152,8 @@ def _row(snap: Snapshot, history: dict, sparks_left: int) -> tuple:
             f'<span class="trainbar-status" style="color:{STALLED_COLOUR};font-weight:bold">'
             f"{_escape(stall_text(snap))}</span>"
         )
-    cells.append(f'<div class="trainbar-info">{" ".join(info)}</div>')
-    return "".join(cells), used
+    cells.append(f'<div class="trainbar-info" style="{_INFO_STYLE}">{" ".join(info)}</div>')
+    return "".join(cells)
 
 
 def _hidden_note(hidden: int) -> str:
@@ -159,11 +166,8 @@ def frame_html(rows: list, hidden: int = 0) -> str:
     if not rows:
         return ""
     parts = [f'<div class="trainbar" style="{_FRAME_STYLE}">']
-    sparks_left = MAX_SPARKLINES
     for index, (snap, history) in enumerate(rows):
-        cells, used = _row(snap, history, sparks_left)
-        sparks_left -= used
-        parts.append(cells)
+        parts.append(_row(snap, history))
         if index == 0 and hidden:
             parts.append(
                 f'<div class="trainbar-hidden" style="grid-column:1 / -1;opacity:0.7">{_hidden_note(hidden)}</div>'

@@ -323,7 +323,7 @@ def test_an_exception_keeps_every_open_row_red_at_its_step_with_its_last_metrics
                     raise ValueError("boom")
     html, text = cell.html(), cell.text()
     assert rows(html) == [("interrupted", "epoch"), ("interrupted", "train")]
-    assert "1/3" in html and "120/200" in html and "loss=0.008" in html
+    assert "1/3" in html and "120/200" in html and "loss=<wbr>0.008" in html
     assert "it/s" not in html and "<" not in text.splitlines()[1]
     assert html.count(f"background-color:{INTERRUPTED_COLOUR}") == 2
 

@@ -88,7 +88,7 @@ def test_a_nested_training_loop_ends_with_the_outer_bar_and_its_loss_picture(nes
     (bundle,) = nested.displays()
     html = bundle["text/html"]
     assert rows(html) == [("done", "epoch")]
-    assert "3/3" in html and "val_loss=0.6667" in html
+    assert "3/3" in html and "val_loss=<wbr>0.6667" in html
     assert html.count('class="trainbar-spark"') == 1
     assert bundle["text/plain"].startswith("epoch: 100%|")
 

@@ -33,16 +33,17 @@ _TRACK = "rgba(128,128,128,0.25)"
 _SAFE_COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{1,20}")
 
 # Five columns: description, percent, track, sparkline, numbers and metrics. The last takes the
-# width that is left and wraps its metrics there, so a row never overflows a narrow output; the
+# width that is left and wraps its metrics there, so a row does not overflow its output; the
 # description and the track give way first.
 _FRAME_STYLE = (
     "display:grid;grid-template-columns:minmax(4em,max-content) max-content minmax(4em,14em) max-content "
-    "minmax(14em,1fr);column-gap:0.6em;row-gap:0.15em;align-items:center;font-family:monospace;font-size:12px;"
+    "minmax(min-content,1fr);column-gap:0.6em;row-gap:0.15em;align-items:center;font-family:monospace;font-size:12px;"
     "line-height:1.5;padding:2px 0;max-width:100%"
 )
 _DESC_STYLE = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis"
-# Metrics wrap at the spaces between them, and inside one only where it alone is too wide.
-_INFO_STYLE = "min-width:0;overflow-wrap:anywhere"
+# Metrics wrap at the spaces between them, and after their "=" (a <wbr>: JupyterLab's sanitiser
+# drops overflow-wrap from an untrusted notebook), so the column's narrowest is a name or a value.
+_INFO_STYLE = "overflow-wrap:anywhere"
 _TRACK_STYLE = f"height:0.8em;background-color:{_TRACK};border-radius:3px;overflow:hidden"
 
 
@@ -138,7 +139,7 @@ def _row(snap: Snapshot, history: dict) -> str:
     info = [f'<span class="trainbar-numbers" style="white-space:nowrap">{_escape(numbers)}</span>']
     for name, value in snap.metrics[:MAX_METRICS]:
         name, value = _format.truncate(name, MAX_NAME), _format.truncate(value, MAX_VALUE)
-        text = _escape(f"{name}={value}" if name else value)
+        text = f"{_escape(name)}=<wbr>{_escape(value)}" if name else _escape(value)
         info.append(f'<span class="trainbar-metric">{text}</span>')
     if len(snap.metrics) > MAX_METRICS:
         info.append(f"… {len(snap.metrics) - MAX_METRICS} more")

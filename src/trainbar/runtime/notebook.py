@@ -158,12 +158,13 @@ class NotebookChannel(Channel):
             return  # nested: drawn in its top-level bar's frame at the next tick
         cell = self.cell
         last = cell.last
-        if cell.shown >= FOLD_AFTER and last is not None and last not in self.frames:
+        if cell.shown >= FOLD_AFTER and last is not None and last.closed:
             # The cell has its handful of outputs: this bar joins the last one, under the
             # finished bars (the oldest folded into a note), and is its last row while it runs.
             last.roots.append(bar.lineage)
             last.closed = False
-            self.frames.append(last)
+            if last not in self.frames:  # its final state may still wait for the budget
+                self.frames.append(last)
             if self.budget.take(now):
                 self._send(last, now)
             return
@@ -200,6 +201,8 @@ class NotebookChannel(Channel):
         if any(frame.root_of(other.lineage) is not None for other in self.items):
             return  # bars still running here: the next tick draws the change
         frame.closed = True
+        if frame.display_id is not None:
+            self.cell.last = frame
         if self.budget.take(now):
             self._send(frame, now)
 

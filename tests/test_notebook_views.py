@@ -1,0 +1,159 @@
+"""What a notebook page shows for the hard cases, in headless Chromium: a row with many metrics in
+a narrow output, a failure inside nested loops, a stop at 0%, and 500 bars in one cell.
+
+Each case runs once under nbclient; the saved notebook is then opened in JupyterLab (untrusted,
+as a notebook from elsewhere, and reloaded from disk) and exported with nbconvert, and both pages
+are asserted on through the DOM and element sizes. Screenshots are kept in the test's temporary
+directory (printed with -s).
+"""
+
+import os
+import re
+
+import pytest
+
+pytest.importorskip("jupyterlab")
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+from jupyterrun import hermetic_env, notebook  # noqa: E402
+from test_notebook_lab import browser, lab  # noqa: E402, F401 - the module's server and browser
+
+WIDE = """
+import trainbar as tb
+with tb.bar(total=3, desc="fit a transformer with a rather long name", unit="epoch") as epochs:
+    for epoch in range(3):
+        epochs.update(1, loss=0.1234, accuracy=0.9876, val_loss=0.2345, val_accuracy=0.9765,
+                      learning_rate=0.000123, grad_norm=1.2345, tokens_per_second=12345.6, epoch_time=61.2)
+"""
+
+FAILS = """
+import trainbar as tb
+for epoch in tb.bar(range(3), desc="epoch"):
+    steps = tb.bar(range(200), desc="train", leave=False)
+    for i in steps:
+        steps.log(loss=1.0 / (i + 1))
+        if epoch == 1 and i == 120:
+            raise ValueError("boom")
+"""
+
+STOPPED = """
+import trainbar as tb
+for _ in tb.bar(range(100), desc="stopped"):
+    raise KeyboardInterrupt  # what the stop button raises, before the first step ends
+"""
+
+MANY = """
+import trainbar as tb
+for j in range(500):
+    for i in tb.bar(range(3), desc=f"bar {j}"):
+        pass
+"""
+
+RED = "rgb(214, 39, 40)"  # render.html.INTERRUPTED_COLOUR as the browser reports it
+WIDTH = 900  # the page's width: JupyterLab's output area is then about 800 px wide
+
+
+@pytest.fixture(scope="module")
+def saved(lab, tmp_path_factory):
+    nb = notebook(WIDE, FAILS, STOPPED, MANY)
+    kernel_env = hermetic_env(str(tmp_path_factory.mktemp("nbclient")))
+    nbclient.NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True).execute(env=kernel_env)
+    path = os.path.join(lab.root, "views.ipynb")
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("view-screenshots")
+    print(f"\nscreenshots: {folder}")
+    return folder
+
+
+def reopened_in_lab(lab, browser, saved, shots):  # noqa: F811
+    page = browser.new_page()
+    page.set_viewport_size({"width": WIDTH, "height": 1400})
+    page.goto(f"{lab.url}/lab/tree/{os.path.basename(saved)}?token={lab.token}&reset", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell:nth-child(4) .jp-OutputArea .trainbar", timeout=120_000)
+    page.evaluate("() => document.querySelectorAll('.jp-Cell').forEach(c => c.scrollIntoView())")
+    page.screenshot(path=str(shots / "lab.png"), full_page=True)
+    return page
+
+
+def exported(saved, browser, shots):  # noqa: F811
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(saved, as_version=4))
+    path = shots / "views.html"
+    path.write_text(body, encoding="utf-8")
+    page = browser.new_page()
+    page.set_viewport_size({"width": WIDTH, "height": 1400})
+    page.route(re.compile(r"^(?!file:|data:).*"), lambda route: route.abort())
+    page.goto(path.as_uri(), timeout=60_000)
+    page.wait_for_selector(".trainbar", timeout=30_000)
+    page.screenshot(path=str(shots / "export.png"), full_page=True)
+    return page
+
+
+def cell_state(page, index):
+    """What cell ``index`` (1-based, code cells in order) shows of trainbar's outputs."""
+    return page.evaluate(
+        """(index) => {
+            const cells = Array.from(document.querySelectorAll('.jp-CodeCell'));
+            const cell = cells[index - 1];
+            const frames = Array.from(cell.querySelectorAll('.trainbar'));
+            const outputs = Array.from(cell.querySelectorAll('.jp-OutputArea-output')).filter(o => o.querySelector('.trainbar'));
+            const area = cell.querySelector('.jp-OutputArea') || cell;
+            const right = area.getBoundingClientRect().right;
+            return {
+                outputs: outputs.length,
+                widths: outputs.concat(frames).map(e => [e.className, e.scrollWidth, e.clientWidth]),
+                overflow: outputs.some(o => o.scrollWidth > o.clientWidth + 1) || frames.some(f => f.scrollWidth > f.clientWidth + 1),
+                beyond: Array.from(cell.querySelectorAll('.trainbar-metric, .trainbar-numbers, .trainbar-status'))
+                    .filter(e => e.getBoundingClientRect().right > right + 1).map(e => e.textContent),
+                rows: Array.from(cell.querySelectorAll('.trainbar-desc')).map(e => e.className.split('trainbar-').pop() + ':' + e.textContent),
+                texts: Array.from(cell.querySelectorAll('.trainbar-info')).map(e => e.innerText),
+                fills: Array.from(cell.querySelectorAll('.trainbar-fill')).map(e => getComputedStyle(e).backgroundColor),
+                outlines: Array.from(cell.querySelectorAll('.trainbar-track')).map(e => getComputedStyle(e).boxShadow),
+                last: outputs.length ? outputs[outputs.length - 1].innerText : '',
+            };
+        }""",
+        index,
+    )
+
+
+@pytest.fixture(scope="module", params=["lab", "export"])
+def page(request, lab, browser, saved, shots):  # noqa: F811
+    page = reopened_in_lab(lab, browser, saved, shots) if request.param == "lab" else exported(saved, browser, shots)
+    yield page
+    page.close()
+
+
+def test_a_row_of_many_metrics_fits_the_output(page):
+    state = cell_state(page, 1)
+    assert state["rows"] == ["done:fit a transformer with a rather long name"]
+    assert not state["overflow"] and state["beyond"] == [], (state["widths"], state["beyond"])
+    for name in ("val_loss=0.2345", "val_accuracy=0.9765", "tokens_per_second=", "epoch_time=61.2"):
+        assert name in state["texts"][0]
+
+
+def test_a_failure_keeps_the_inner_row_red_at_its_step_with_its_loss(page):
+    state = cell_state(page, 2)
+    assert state["rows"] == ["interrupted:epoch", "interrupted:train"], state
+    train = state["texts"][1]
+    assert "120/200" in train and "loss=0.008" in train and "it/s" not in train
+    assert state["fills"] == [RED, RED]
+
+
+def test_a_stop_at_zero_is_red(page):
+    state = cell_state(page, 3)
+    assert state["rows"] == ["interrupted:stopped"]
+    assert RED in state["outlines"][0] and "0/100" in state["texts"][0] and "it/s" not in state["texts"][0]
+
+
+def test_five_hundred_bars_keep_a_handful_of_outputs_ending_with_the_last(page):
+    state = cell_state(page, 4)
+    assert 1 <= state["outputs"] <= 5, state
+    assert "bar 499" in state["last"] and "more bars not shown" in state["last"]
+    assert not state["overflow"]

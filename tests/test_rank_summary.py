@@ -146,6 +146,17 @@ def test_ranks_waiting_in_a_collective_point_at_the_rank_outside_it_before_it_re
     assert "stuck: r1 in data 2s (1 waiting on it);" in view(records).text(0)
 
 
+def test_a_record_read_late_counts_its_age_toward_standing_still():
+    """Rank 1's record said it had stood still 0.3 s, but it was taken 1.8 s ago (the wall clock
+    tells) and read only now: it has stood still long enough to be the one the others wait on."""
+    records = {0: rank(10), 1: rank(10, time=WALL - 1.8)}
+    records[0].phase, records[0].stalled = "collective", 2.0
+    records[1].phase, records[1].idle = "data", 0.3
+    assert "stuck:" in view(records).text(0) and "r1" not in view(records).text(0)  # without its age
+    job = build(records, Heartbeats(started=100.0), 100.0, 10.0, 0, wall=WALL)
+    assert "stuck: r1 in data 2s (1 waiting on it)" in job.text(0)
+
+
 def test_a_finished_bars_last_line_says_no_one_is_stuck():
     """The last read may predate the recovery: a done line does not keep a stale `stuck:`."""
     records = {0: rank(12), 1: rank(12)}

@@ -1,6 +1,7 @@
 """A real torchrun job on the CPU (gloo) where one rank hangs in its data loader."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,5 +78,5 @@ def test_one_report_per_job_and_only_the_stuck_rank_dumps_its_threads(tmp_path):
     assert err.count("trainbar: stall in") == 1, err
     assert err.count('stall in "train" (rank 1,') == 1 and err.count('stall in "train" (rank 0,') == 1, err
     dumps = [block for block in err.split("trainbar: still stalled")[1:]]
-    assert len(dumps) == 1 and "sync_job.py\", line 36 in loader" in dumps[0], err
+    assert len(dumps) == 1 and re.search(r'sync_job.py", line \d+ in loader', dumps[0]), err
 

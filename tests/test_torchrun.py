@@ -70,7 +70,9 @@ def test_write_prints_once(four_ranks):
 def test_the_slower_rank_is_named(four_ranks):
     """The drawing rank's line names rank 3, twice as slow, as behind and slowest."""
     lines = bar_lines(four_ranks.stderr)
-    assert any("behind: r3;" in line and "slowest r3 -" in line for line in lines), "\n".join(lines)
+    # "slowest r3 -40" from this rank's own place; "slowest r3 19" (its count) when this rank's
+    # record could not be brought back to the others' moment, as on a loaded machine
+    assert any("behind: r3;" in line and "slowest r3 " in line for line in lines), "\n".join(lines)
 
 
 @pytest.mark.reliability(

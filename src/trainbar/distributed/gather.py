@@ -310,7 +310,7 @@ class RankGatherer(Listener):
     def _view(self, records: dict) -> JobView:
         with self._viewing:
             view = build(records, self._heartbeats, _clock.now(), self.timeout, self.info.rank, self.interval,
-                         self._gone(records))  # fmt: skip
+                         self._gone(records), self.wall())  # fmt: skip
             depths = len(self._outbox.levels) if self._outbox is not None else 0
             self._texts = {depth: view.text(depth) for depth in range(depths)}
             if self.view is not None and view.alarms != self.view.alarms:

@@ -72,12 +72,13 @@ class RankState:
     or its interpreter is wedged); or ``missing`` (no record yet).
     """
 
-    __slots__ = ("rank", "record", "state", "silent", "previous")
+    __slots__ = ("rank", "record", "state", "silent", "previous", "age")
 
     def __init__(self, rank: int, record: Record | None, state: str, silent: float,
-                 previous: Record | None = None) -> None:  # fmt: skip
+                 previous: Record | None = None, age: float = 0.0) -> None:  # fmt: skip
         self.rank, self.record, self.state, self.silent = rank, record, state, silent
         self.previous = previous  # the record before, to bring this one back to a common moment
+        self.age = age  # seconds since the record was taken, by the wall clock (0 where unknown)
 
     @property
     def phase(self) -> str | None:
@@ -190,9 +191,10 @@ class JobView:
 
 
 def build(records: dict, heartbeats: Heartbeats, now: float, timeout: float, reader: int | None = None,
-          interval: float = 1.0, gone: frozenset = frozenset()) -> JobView:  # fmt: skip
+          interval: float = 1.0, gone: frozenset = frozenset(), wall: float | None = None) -> JobView:  # fmt: skip
     """The view of ``records`` (rank -> Record or None) at ``now``; ranks publish every ``interval``.
-    ``gone``: ranks whose process is known to have ended (on this host), whatever they published."""
+    ``gone``: ranks whose process is known to have ended (on this host), whatever they published.
+    ``wall``: the wall clock now, to tell how old each record is."""
     states = []
     for rank in sorted(records):
         record = records[rank]
@@ -209,7 +211,8 @@ def build(records: dict, heartbeats: Heartbeats, now: float, timeout: float, rea
         else:
             state = RUNNING
         previous = heartbeats.previous(rank, record) if record is not None else None
-        states.append(RankState(rank, record, state, silent, previous))
+        age = max(wall - record.time, 0.0) if wall is not None and record is not None else 0.0
+        states.append(RankState(rank, record, state, silent, previous, age))
     ranks = tuple(states)
     depths = max((len(s.record.levels) for s in ranks if s.record is not None), default=0)
     levels = {}
@@ -334,8 +337,9 @@ def _where(summary: LevelSummary, rank: int, reader: int | None) -> str:
 
 
 def _idle(state: RankState) -> float:
-    """Seconds the rank's counter has stood still: as it published, and since (at least)."""
-    return (state.idle or 0.0) + state.silent
+    """Seconds the rank's counter has stood still: as it published, and since (at least: the
+    record's age where the clocks tell it, else since this reader first saw it)."""
+    return (state.idle or 0.0) + max(state.age, state.silent)
 
 
 def _stuck_text(view: JobView, rank: int) -> str:

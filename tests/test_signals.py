@@ -123,3 +123,32 @@ def test_sigterm_removes_the_node_lock_file(tmp_path):
     assert process.wait(timeout=30) == -signal.SIGTERM
     assert len(during) == 1  # it held a lock while it ran
     assert not during & set(os.listdir(folder))  # and removed it on the way out
+
+
+HOLDING_THREADINGS_LOCK = textwrap.dedent(
+    """
+    import os, signal, threading, time, trainbar
+    bar = trainbar.bar(total=10, desc="train")
+    bar.update(3)
+    print("READY", flush=True)
+    # SIGTERM lands while this thread holds threading's own lock, as it does for an instant
+    # whenever it starts a thread: the handler must not need that lock to let the process die.
+    with threading._active_limbo_lock:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+    """
+)
+
+
+@reliability("SIGTERM while the interrupted code holds threading's internal lock (starting a thread of its own)",
+             "the process still dies by the signal within seconds")  # fmt: skip
+def test_a_signal_during_a_thread_start_still_kills_the_process(tmp_path):
+    with open(tmp_path / "train.log", "w") as log:
+        process = subprocess.Popen([sys.executable, "-c", HOLDING_THREADINGS_LOCK], stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=log, env=child_environment())  # fmt: skip
+        try:
+            assert process.stdout.readline().strip() == b"READY"
+            assert process.wait(timeout=15) == -signal.SIGTERM
+        finally:
+            process.kill()
+            process.wait()

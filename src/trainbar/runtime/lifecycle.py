@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import os
 import signal
@@ -56,9 +57,13 @@ def _on_terminate(number: int, frame: Any) -> None:
     # trainbar call holding a lock. The closing work therefore runs on a thread of its own, and
     # the main thread waits for it a bounded time: the worst case is a missing final line, never
     # a signal swallowed by a deadlock.
+    # The thread is started with _thread, not threading: Thread.start() takes threading's own
+    # lock and waits, without a limit, for the thread to start, and the interrupted code may be
+    # holding that lock (starting a thread of its own): the process would never die.
     runtime = _runtime.existing()
     if runtime is not None and not runtime.stopping:
-        done = threading.Event()  # a new one: no thread can be holding its lock
+        done = _thread.allocate_lock()  # a new one: no thread can be holding it
+        done.acquire()
 
         def close_down() -> None:
             try:
@@ -67,10 +72,14 @@ def _on_terminate(number: int, frame: Any) -> None:
             except Exception:  # noqa: BLE001 - never in the way of the signal
                 pass
             finally:
-                done.set()
+                done.release()
 
-        threading.Thread(target=close_down, name="trainbar-terminate", daemon=True).start()
-        done.wait(_runtime.EXIT_DRAIN + 1.0)
+        try:
+            _thread.start_new_thread(close_down, ())
+        except RuntimeError:  # no thread to be had: go without the final lines
+            pass
+        else:
+            done.acquire(timeout=_runtime.EXIT_DRAIN + 1.0)
     # Hand over to the default action and let it happen: the process dies by the signal.
     signal.signal(number, signal.SIG_DFL)
     os.kill(os.getpid(), number)

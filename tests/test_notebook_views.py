@@ -17,6 +17,7 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 from jupyterrun import hermetic_env, notebook  # noqa: E402
+from trainbar.render import training  # noqa: E402
 from test_notebook_lab import browser, lab  # noqa: E402, F401 - the module's server and browser
 
 WIDE = """
@@ -157,3 +158,76 @@ def test_five_hundred_bars_keep_a_handful_of_outputs_ending_with_the_last(page):
     assert 1 <= state["outputs"] <= 5, state
     assert "bar 499" in state["last"] and "more bars not shown" in state["last"]
     assert not state["overflow"]
+
+
+# --- the training view with the frameworks' own loops ------------------------------------------
+
+HF_WITH_EVALUATIONS = """
+from trainbar.transformers import TrainbarCallback
+args = transformers.TrainingArguments(output_dir=OUTPUT_DIR, max_steps=24, per_device_train_batch_size=4,
+                                      per_device_eval_batch_size=8, logging_steps=6, eval_strategy="steps",
+                                      eval_steps=12, report_to=[], save_strategy="no", use_cpu=True)
+trainer = transformers.Trainer(model=transformers.GPT2LMHeadModel(gpt2), args=args, train_dataset=Tokens(64),
+                               eval_dataset=Tokens(32), callbacks=[TrainbarCallback()])
+trainer.train()
+"""
+
+
+@pytest.fixture(scope="module")
+def frameworks_page(lab, browser, tmp_path_factory, shots):  # noqa: F811
+    """Keras fit and a Hugging Face Trainer that evaluates every 12 steps, run by nbclient, then
+    reopened in JupyterLab (untrusted)."""
+    from frameworks import need_installed
+
+    for module, extra in (("keras", "keras"), ("lightning", "lightning"), ("transformers", "transformers")):
+        need_installed(module, extra)
+    from test_notebook_integrations import KERAS, SETUP
+
+    tmp = tmp_path_factory.mktemp("frameworks")
+    nb = notebook(SETUP + f"OUTPUT_DIR = {str(tmp / 'hf')!r}\n", KERAS, HF_WITH_EVALUATIONS)
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3").execute(env=hermetic_env(str(tmp / "home")))
+    path = os.path.join(lab.root, "frameworks.ipynb")
+    nbformat.write(nb, path)
+    page = browser.new_page()
+    page.set_viewport_size({"width": WIDTH, "height": 1400})
+    page.goto(f"{lab.url}/lab/tree/frameworks.ipynb?token={lab.token}&reset", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell:nth-child(3) .jp-OutputArea .trainbar", timeout=120_000)
+    page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=30_000)
+    page.screenshot(path=str(shots / "frameworks.png"), full_page=True)
+    yield page
+    page.close()
+
+
+def view_state(page, index):
+    return page.evaluate(
+        """(index) => {
+            const cell = Array.from(document.querySelectorAll('.jp-CodeCell'))[index - 1];
+            const table = cell.querySelector('.trainbar-table');
+            const chart = cell.querySelector('img.trainbar-chart');
+            const outputs = Array.from(cell.querySelectorAll('.jp-OutputArea-output')).filter(o => o.querySelector('.trainbar'));
+            return {
+                header: table ? Array.from(table.querySelectorAll('th')).map(e => e.textContent) : null,
+                rows: table ? Array.from(table.querySelectorAll('tbody tr')).map(r => Array.from(r.cells).map(c => c.textContent)) : [],
+                chart: chart ? chart.complete && chart.naturalWidth : null,
+                overflow: outputs.some(o => o.scrollWidth > o.clientWidth + 1),
+            };
+        }""",
+        index,
+    )
+
+
+@pytest.mark.frameworks
+def test_keras_fit_shows_a_row_per_epoch_and_the_loss_chart(frameworks_page):
+    state = view_state(frameworks_page, 2)
+    assert state["header"] == ["epoch", "loss", "mae", "val_loss", "val_mae"], state
+    assert [row[0] for row in state["rows"]] == ["1", "2"]
+    assert all(cell for row in state["rows"] for cell in row)  # every figure there
+    assert state["chart"] == training.CHART_WIDTH and not state["overflow"]
+
+
+@pytest.mark.frameworks
+def test_a_hugging_face_trainer_shows_a_row_per_evaluation(frameworks_page):
+    state = view_state(frameworks_page, 3)
+    assert state["header"][0] == "step" and "loss" in state["header"] and "eval_loss" in state["header"], state
+    assert [row[0] for row in state["rows"]] == ["12", "24"]
+    assert state["chart"] == training.CHART_WIDTH and not state["overflow"]

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 from trainbar.core.snapshot import DONE, INTERRUPTED, Snapshot
 from trainbar.render import fmt as _format
 from trainbar.render.ansi import terminal_line
 from trainbar.render.plain import stall_text
+from trainbar.render.svg import data_uri as svg_data_uri
 
 MAX_DESC = 60
 MAX_TITLE = 300  # the full description, as a tooltip, within reason
@@ -73,9 +75,7 @@ def sparkline(name: str, values: list, colour: str = RUNNING_COLOUR) -> str:
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{SPARK_WIDTH}' height='{SPARK_HEIGHT}'>"
         f"<polyline fill='none' stroke='{colour}' stroke-width='1.3' points='{','.join(coords)}'/></svg>"
     )
-    uri = "data:image/svg+xml," + (
-        svg.replace("%", "%25").replace("<", "%3C").replace(">", "%3E").replace("#", "%23").replace(" ", "%20")
-    )
+    uri = svg_data_uri(svg)
     first, last, least, most = (_format.number(v) for v in (values[0], values[-1], low, high))
     label = f"{name}: {first} → {last} (min {least}, max {most})"
     return (
@@ -185,6 +185,13 @@ def frame_text(rows: list, hidden: int = 0) -> str:
     return "\n".join(lines)
 
 
-def bundle(rows: list, hidden: int = 0) -> dict:
-    """The MIME bundle a notebook displays: HTML and its plain-text twin."""
-    return {"text/plain": frame_text(rows, hidden), "text/html": frame_html(rows, hidden)}
+def bundle(rows: list, hidden: int = 0, epochs: Any = None) -> dict:
+    """The MIME bundle a notebook displays: HTML and its plain-text twin; with ``epochs`` (a
+    ``runtime.epochs.EpochLog``), the training view under the bars."""
+    text, markup = frame_text(rows, hidden), frame_html(rows, hidden)
+    if epochs is not None and epochs.epochs and rows:
+        from trainbar.render import training
+
+        text += "\n" + training.table_text(epochs)
+        markup += training.view_html(epochs)
+    return {"text/plain": text, "text/html": markup}

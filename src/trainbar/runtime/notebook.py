@@ -32,6 +32,7 @@ from trainbar.core.snapshot import INTERRUPTED
 from trainbar.render import html as html_renderer
 from trainbar.runtime import environment as _env
 from trainbar.runtime.channels import Channel, Drawable
+from trainbar.runtime.epochs import EpochLog
 from trainbar.sinks.writer import Output
 
 if TYPE_CHECKING:
@@ -87,10 +88,11 @@ _cells: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 class _Frame:
     """One output in the cell: the bars under a few top-level bars (usually exactly one)."""
 
-    __slots__ = ("roots", "finished", "dropped", "display_id", "sent", "last_sent", "closed")
+    __slots__ = ("roots", "finished", "dropped", "display_id", "sent", "last_sent", "closed", "epochs")
 
     def __init__(self) -> None:
         self.roots: list = []  # lineages of the top-level bars drawn here
+        self.epochs: dict = {}  # root lineage -> EpochLog: the training view of that bar
         self.finished: list = []  # (lineage, final snapshot, history) of closed bars left on show
         self.dropped = 0  # finished rows forgotten to bound memory
         self.display_id: str | None = None
@@ -161,7 +163,7 @@ class NotebookChannel(Channel):
         if cell.shown >= FOLD_AFTER and last is not None and last.closed:
             # The cell has its handful of outputs: this bar joins the last one, under the
             # finished bars (the oldest folded into a note), and is its last row while it runs.
-            last.roots.append(bar.lineage)
+            self._join(last, bar, now)
             last.closed = False
             if last not in self.frames:  # its final state may still wait for the budget
                 self.frames.append(last)
@@ -174,14 +176,14 @@ class NotebookChannel(Channel):
         waiting = next((f for f in self.frames if f.display_id is None), None)
         if waiting is None and bar.visible(now) and self.budget.take(now):
             frame = _Frame()
-            frame.roots.append(bar.lineage)
+            self._join(frame, bar, now)
             self.frames.append(frame)
             self._send(frame, now)
             return
         if waiting is None:
             waiting = _Frame()
             self.frames.append(waiting)
-        waiting.roots.append(bar.lineage)
+        self._join(waiting, bar, now)
         waiting.closed = False
 
     def remove(self, bar: Drawable, now: float) -> None:
@@ -189,6 +191,7 @@ class NotebookChannel(Channel):
         frame = self._frame_of(bar.lineage)
         if frame is None:
             return
+        self._follow_epochs(frame, bar, now)
         if bar.visible(now):
             snap = self._snapshot(bar, now, frame)
             # A bar stopped by an error stays, leave=False or not: the step where it stopped and
@@ -230,6 +233,36 @@ class NotebookChannel(Channel):
         root = frame.root_of(bar.lineage) or ()
         return snap.replace(depth=len(bar.lineage) - len(root))
 
+    def _join(self, frame: _Frame, bar: Drawable, now: float) -> None:
+        """A top-level bar is drawn in ``frame`` from now on, with the log of its epochs."""
+        frame.roots.append(bar.lineage)
+        snap = bar.snapshot(now)
+        frame.epochs[bar.lineage] = EpochLog(snap.n if snap is not None else 0)
+
+    def _follow_epochs(self, frame: _Frame, bar: Drawable, now: float) -> None:
+        """A bar under a top-level one ended, or the top-level one did: the epochs' rows learn it."""
+        root = frame.root_of(bar.lineage)
+        if root is None or len(bar.lineage) > len(root) + 1:
+            return
+        log = frame.epochs.get(root)
+        snap = bar.snapshot(now) if log is not None else None
+        if log is None or snap is None:
+            return
+        if len(bar.lineage) == len(root):
+            log.outer_seen(snap, _history_of(bar), final=True)
+            return
+        outer = next((item for item in self.items if item.lineage == root), None)
+        outer_snap = outer.snapshot(now) if outer is not None else None
+        log.inner_ended(snap, _history_of(bar), outer_snap, _history_of(outer) if outer is not None else {})
+
+    def _view(self, frame: _Frame) -> EpochLog | None:
+        """The training view's epochs: the latest top-level bar's that has some."""
+        for root in reversed(frame.roots):
+            log = frame.epochs.get(root)
+            if log is not None and log.epochs:
+                return log
+        return None
+
     def _rows(self, frame: _Frame, now: float) -> tuple:
         entries = list(frame.finished)
         for bar in self.drawn():
@@ -237,6 +270,9 @@ class NotebookChannel(Channel):
                 snap = self._snapshot(bar, now, frame)
                 if snap is not None:
                     entries.append((bar.lineage, snap, _history_of(bar)))
+                    log = frame.epochs.get(bar.lineage)
+                    if log is not None:  # a top-level bar: the steps it took may end epochs
+                        log.outer_seen(snap, entries[-1][2])
         entries.sort(key=lambda entry: entry[0])
         rows = [(snap, history) for _, snap, history in entries]
         hidden = frame.dropped if rows else 0
@@ -252,7 +288,7 @@ class NotebookChannel(Channel):
             if frame.closed:
                 self.frames.remove(frame)  # nothing was ever visible: no output at all
             return
-        bundle = html_renderer.bundle(rows, hidden)
+        bundle = html_renderer.bundle(rows, hidden, self._view(frame))
         if bundle["text/html"] != frame.sent:
             sink = self._sink()
             if frame.display_id is None:

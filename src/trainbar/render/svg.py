@@ -1,0 +1,11 @@
+"""SVG pictures as ``<img>`` data URIs: JupyterLab's sanitiser keeps them in an untrusted notebook
+(a bare ``<svg>`` it strips), and an exported page carries them whole, needing no network."""
+
+from __future__ import annotations
+
+
+def data_uri(svg: str) -> str:
+    """``svg`` (markup with single-quoted attributes) as a ``data:`` URI, escaped for a URL."""
+    return "data:image/svg+xml," + (
+        svg.replace("%", "%25").replace("<", "%3C").replace(">", "%3E").replace("#", "%23").replace(" ", "%20")
+    )

@@ -133,7 +133,7 @@ def frame_rows(html: str) -> list:
     rows = []
     for chunk in html.split('<div class="trainbar-desc ')[1:]:
         status, desc = re.match(r'trainbar-(\w+)"[^>]*>([^<]*)<', chunk).groups()
-        rows.append((status, desc, set(re.findall(r'class="trainbar-metric">([^=<]+)=', chunk))))
+        rows.append((status, desc, set(re.findall(r'class="trainbar-metric"[^>]*>([^=<]+)=', chunk))))
     return rows
 
 

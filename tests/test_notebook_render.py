@@ -118,7 +118,7 @@ def test_a_row_fits_a_narrow_output():
     """The last column takes the width left and wraps whole metrics there; nothing is nowrap at
     the row's level, so a long row wraps instead of overflowing."""
     html = nb.frame_html([(snap(), {})])
-    assert "minmax(min-content,1fr)" in html and "max-width:100%" in html
+    assert "minmax(min-content,3fr)" in html and "max-width:100%" in html
     info = re.search(r'<div class="trainbar-info" style="([^"]*)"', html).group(1)
     assert "nowrap" not in info and "loss=<wbr>0.231" in html
 

@@ -26,6 +26,7 @@ MAX_NAME = 24
 MAX_VALUE = 24
 MAX_METRICS = 8  # per row
 SPARK_WIDTH, SPARK_HEIGHT = 64, 14
+SPARK_POINTS = 32  # two pixels apart
 PLAIN_WIDTH = 100
 RUNNING_COLOUR = "#1f77b4"
 DONE_COLOUR = "#2ca02c"
@@ -34,18 +35,19 @@ STALLED_COLOUR = "#b8860b"  # amber: a warning, not a failure
 _TRACK = "rgba(128,128,128,0.25)"
 _SAFE_COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{1,20}")
 
-# Five columns: description, percent, track, sparkline, numbers and metrics. The last takes the
-# width that is left and wraps its metrics there, so a row does not overflow its output; the
-# description and the track give way first.
+# Five columns: description, percent, track, sparkline, numbers and metrics. The track and the
+# last share the width that is left, the last three times as much, and it wraps its metrics, so
+# a row does not overflow its output; the description and the track give way first.
 _FRAME_STYLE = (
-    "display:grid;grid-template-columns:minmax(4em,max-content) max-content minmax(4em,14em) max-content "
-    "minmax(min-content,1fr);column-gap:0.6em;row-gap:0.15em;align-items:center;font-family:monospace;font-size:12px;"
+    "display:grid;grid-template-columns:minmax(4em,max-content) max-content minmax(4em,1fr) max-content "
+    "minmax(min-content,3fr);column-gap:0.6em;row-gap:0.15em;align-items:center;font-family:monospace;font-size:12px;"
     "line-height:1.5;padding:2px 0;max-width:100%"
 )
 _DESC_STYLE = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis"
 # Metrics wrap at the spaces between them, and after their "=" (a <wbr>: JupyterLab's sanitiser
 # drops overflow-wrap from an untrusted notebook), so the column's narrowest is a name or a value.
 _INFO_STYLE = "overflow-wrap:anywhere"
+_METRIC_STYLE = "display:inline-block;max-width:100%"  # wraps whole, unless alone too wide
 _TRACK_STYLE = f"height:0.8em;background-color:{_TRACK};border-radius:3px;overflow:hidden"
 
 
@@ -64,6 +66,10 @@ def fill_colour(snap: Snapshot) -> str:
 
 def sparkline(name: str, values: list, colour: str = RUNNING_COLOUR) -> str:
     """An ``<img>`` holding an SVG polyline of ``values`` (at least two), scaled to fit."""
+    first, last, least, most = (_format.number(v) for v in (values[0], values[-1], min(values), max(values)))
+    if len(values) > SPARK_POINTS:  # more than the picture's pixels can show: every k-th, and the last
+        stride = len(values) / SPARK_POINTS
+        values = [values[int(i * stride)] for i in range(SPARK_POINTS - 1)] + [values[-1]]
     low, high = min(values), max(values)
     span = high - low
     step = (SPARK_WIDTH - 2) / (len(values) - 1)
@@ -76,7 +82,6 @@ def sparkline(name: str, values: list, colour: str = RUNNING_COLOUR) -> str:
         f"<polyline fill='none' stroke='{colour}' stroke-width='1.3' points='{','.join(coords)}'/></svg>"
     )
     uri = svg_data_uri(svg)
-    first, last, least, most = (_format.number(v) for v in (values[0], values[-1], low, high))
     label = f"{name}: {first} → {last} (min {least}, max {most})"
     return (
         f'<img class="trainbar-spark" src="{_escape(uri)}" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" '
@@ -140,7 +145,7 @@ def _row(snap: Snapshot, history: dict) -> str:
     for name, value in snap.metrics[:MAX_METRICS]:
         name, value = _format.truncate(name, MAX_NAME), _format.truncate(value, MAX_VALUE)
         text = f"{_escape(name)}=<wbr>{_escape(value)}" if name else _escape(value)
-        info.append(f'<span class="trainbar-metric">{text}</span>')
+        info.append(f'<span class="trainbar-metric" style="{_METRIC_STYLE}">{text}</span>')
     if len(snap.metrics) > MAX_METRICS:
         info.append(f"… {len(snap.metrics) - MAX_METRICS} more")
     if snap.status == INTERRUPTED:

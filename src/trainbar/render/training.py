@@ -19,7 +19,7 @@ from trainbar.render.svg import data_uri
 
 MAX_ROWS = 12
 MAX_COLUMNS = 8
-MAX_POINTS = 240
+MAX_POINTS = 120
 MAX_TEXT = 16
 CHART_WIDTH, CHART_HEIGHT = 320, 120
 _LEFT, _RIGHT, _TOP, _BOTTOM = 46, 8, 8, 18  # room for the axis labels
@@ -27,8 +27,12 @@ TRAIN_COLOUR = "#1f77b4"
 VALIDATION_COLOUR = "#ff7f0e"
 _VALIDATION = ("val", "eval", "test")
 
-_CELL = "padding:1px 0.8em 1px 0;text-align:right"
-_TABLE_STYLE = "border-collapse:collapse;font-family:monospace;font-size:12px;line-height:1.4"
+# Spacing and alignment set once on the table, inherited by every cell: the view is sent again
+# with each redraw, so bytes per cell count.
+_TABLE_STYLE = (
+    "border-collapse:separate;border-spacing:0.8em 1px;margin-left:-0.8em;text-align:right;"
+    "font-family:monospace;font-size:12px;line-height:1.4"
+)
 _VIEW_STYLE = "display:flex;flex-wrap:wrap;gap:0.6em 1.5em;align-items:flex-start;margin:0.3em 0 0.2em 0"
 
 
@@ -61,7 +65,7 @@ def table_html(log: Any) -> str:
     epochs = log.epochs
     names = columns(epochs)
     shown = epochs[-MAX_ROWS:]
-    head = "".join(f'<th style="{_CELL}">{_escape(_format.truncate(n, MAX_TEXT))}</th>' for n in [log.unit, *names])
+    head = "".join(f"<th>{_escape(_format.truncate(n, MAX_TEXT))}</th>" for n in [log.unit, *names])
     body = []
     if len(epochs) > len(shown):
         body.append(
@@ -69,7 +73,7 @@ def table_html(log: Any) -> str:
         )
     for epoch in shown:
         cells = [str(epoch.number)] + [_format.truncate(epoch.metrics.get(n, ""), MAX_TEXT) for n in names]
-        body.append("<tr>" + "".join(f'<td style="{_CELL}">{_escape(c)}</td>' for c in cells) + "</tr>")
+        body.append("<tr>" + "".join(f"<td>{_escape(c)}</td>" for c in cells) + "</tr>")
     return (
         f'<table class="trainbar-table" style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
@@ -121,8 +125,8 @@ def chart(log: Any) -> str:
         low, high = low - 0.5, high + 0.5
     width, height = CHART_WIDTH - _LEFT - _RIGHT, CHART_HEIGHT - _TOP - _BOTTOM
 
-    def at(x: float, y: float) -> str:
-        return f"{_LEFT + x / len(shown) * width:.1f},{_TOP + (high - y) / (high - low) * height:.1f}"
+    def at(x: float, y: float) -> str:  # whole pixels: what the picture can show, in fewer bytes
+        return f"{_LEFT + x / len(shown) * width:.0f},{_TOP + (high - y) / (high - low) * height:.0f}"
 
     axis = "fill='gray'"
     unit = _escape(_format.truncate(log.unit, MAX_TEXT))
@@ -137,7 +141,7 @@ def chart(log: Any) -> str:
         f"<text x='{_LEFT + width}' y='{CHART_HEIGHT - 4}' text-anchor='end' {axis}>{unit} {shown[-1].number}</text>",
     ]
     if len(train) >= 2:
-        points = " ".join(at(x, y) for x, y in train)
+        points = ",".join(at(x, y) for x, y in train)
         parts.append(f"<polyline fill='none' stroke='{TRAIN_COLOUR}' stroke-width='1.3' points='{points}'/>")
     for x, y in validation:
         cx, cy = at(x, y).split(",")

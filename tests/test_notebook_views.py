@@ -231,3 +231,54 @@ def test_a_hugging_face_trainer_shows_a_row_per_evaluation(frameworks_page):
     assert state["header"][0] == "step" and "loss" in state["header"] and "eval_loss" in state["header"], state
     assert [row[0] for row in state["rows"]] == ["12", "24"]
     assert state["chart"] == training.CHART_WIDTH and not state["overflow"]
+
+
+# --- the dark theme ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dark_page(browser, saved, tmp_path_factory, shots):  # noqa: F811
+    """The same saved notebook in a JupyterLab whose theme is JupyterLab Dark."""
+    import json
+    import shutil
+
+    from jupyterrun import LabServer
+
+    tmp = tmp_path_factory.mktemp("dark")
+    root = tmp / "root"
+    root.mkdir()
+    env = hermetic_env(str(tmp / "home"))
+    themes = os.path.join(env["JUPYTERLAB_SETTINGS_DIR"], "@jupyterlab", "apputils-extension")
+    os.makedirs(themes)
+    with open(os.path.join(themes, "themes.jupyterlab-settings"), "w") as f:
+        json.dump({"theme": "JupyterLab Dark"}, f)
+    shutil.copy(saved, root / "views.ipynb")
+    server = LabServer(str(root), env, str(tmp / "server.log")).start()
+    page = browser.new_page()
+    try:
+        page.set_viewport_size({"width": WIDTH, "height": 1400})
+        page.goto(f"{server.url}/lab/tree/views.ipynb?token={server.token}&reset", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell:nth-child(4) .jp-OutputArea .trainbar", timeout=120_000)
+        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=60_000)
+        page.screenshot(path=str(shots / "dark.png"), full_page=True)
+        yield page
+    finally:
+        page.close()
+        server.stop()
+
+
+def test_the_dark_theme_keeps_the_text_readable(dark_page):
+    """Text takes the theme's light colour (nothing sets a dark one), and the red and green read."""
+    colours = dark_page.evaluate(
+        """() => {
+            const luminance = (css) => {
+                const [r, g, b] = css.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+                return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+            };
+            const text = Array.from(document.querySelectorAll('.trainbar-desc, .trainbar-info')).map(e => luminance(getComputedStyle(e).color));
+            const cell = document.querySelector('.jp-Notebook');
+            return {text, background: luminance(getComputedStyle(cell).backgroundColor)};
+        }"""
+    )
+    assert colours["background"] < 0.3, colours
+    assert colours["text"] and min(colours["text"]) > 0.6, colours

@@ -172,3 +172,38 @@ def test_two_jobs_on_one_host_both_draw(two_jobs):
         lines = bar_lines(err)
         assert sum(" 0% 0/60 " in line for line in lines) == 1, err
         assert sum(line.endswith(" done") for line in lines) == 1, err
+
+
+@pytest.mark.reliability(
+    "Distributed",
+    "two torchrun jobs on one host, each on its own terminal, both with the run id 'none' (TRAINBAR_RANKS=node)",
+    "each terminal shows its job's one live bar",
+)
+def test_two_jobs_on_one_host_each_draw_on_their_own_terminal():
+    """The same two jobs as above, each in a pseudo-terminal (a tmux pane each, say)."""
+    import threading
+
+    from ptyrun import child_environment, run_in_pty
+
+    results = {}
+
+    def run(name: str) -> None:
+        env = child_environment(PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1",
+                                TRAINBAR_RANKS="node", STEPS="40", STEP_SECONDS="0.05")  # fmt: skip
+        script = f"""
+            import runpy, sys
+            sys.argv = ["torchrun", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+                        "--master-port", "{free_port()}", {JOB!r}]
+            runpy.run_module("torch.distributed.run", run_name="__main__")
+        """
+        results[name] = run_in_pty(script, rows=30, cols=200, timeout=120, env=env)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for result in results.values():
+        assert result.returncode == 0, result
+        bars = [line for line in result.lines if line.startswith("train:")]
+        assert len(bars) == 1 and "40/40" in bars[0], result

@@ -124,8 +124,15 @@ def run_job_in_pty(tmp_path, until: str, timeout: float = 90.0, **settings):
     return result, (seen[0] - fault_at) if seen and fault_at is not None else None
 
 
-def live_bars(result) -> list:
-    return [line for line in result.lines if line.startswith("train:")]
+def live_bars(result, marker: str | None = None) -> list:
+    """The bar lines on the screen: as it stood right after ``marker`` first showed (before the
+    job was killed and its dying processes printed over it), or at the end."""
+    if marker is None:
+        lines = result.lines
+    else:
+        screen = next(iter(result.screens_after(marker.encode())))
+        lines = [row.rstrip() for row in screen.display]
+    return [line for line in lines if line.startswith("train:")]
 
 
 def test_on_a_terminal_a_rank_hung_in_its_loader_is_named_in_the_live_line(tmp_path):
@@ -133,23 +140,24 @@ def test_on_a_terminal_a_rank_hung_in_its_loader_is_named_in_the_live_line(tmp_p
                                    HANG_SECONDS=60)  # fmt: skip
     assert after is not None and after < 2 + 4, (after, result)
     assert result.output.count(b"trainbar: stall in") <= 1, result  # the job's one report
-    assert len(live_bars(result)) == 1, result  # nothing tore the live region
+    assert len(live_bars(result, "stuck: r1 in data")) == 1, result  # nothing tore the live region
 
 
 def test_on_a_terminal_a_stopped_rank_is_named_by_its_heartbeat(tmp_path):
     result, after = run_job_in_pty(tmp_path, "no heartbeat: r1", STEPS=60, FAULT_RANK=1, FAULT="stop", FAULT_AT=30)
     assert after is not None and after < 4 + 4, (after, result)
-    assert len(live_bars(result)) == 1, result
+    assert len(live_bars(result, "no heartbeat: r1")) == 1, result
 
 
 def test_on_a_terminal_a_killed_rank_is_named_on_the_interrupted_line(tmp_path):
     result, _ = run_job_in_pty(tmp_path, " interrupted", STEPS=60, FAULT_RANK=1, FAULT="kill", FAULT_AT=30)
-    (final,) = [line for line in live_bars(result) if "interrupted" in line] or [None]
+    (final,) = [line for line in live_bars(result, " interrupted") if "interrupted" in line] or [None]
     assert final is not None and "exited: r1" in final, result
 
 
 def test_on_a_terminal_a_slow_rank_is_named_by_time(tmp_path):
     result, _ = run_job_in_pty(tmp_path, "r1 slow (others wait", STEPS=60, STEP_SECONDS=0.05, SLOW_RANK=1,
                                SLOW_SECONDS=0.3, FAULT_RANK=1, FAULT="none", FAULT_AT=0)  # fmt: skip
-    assert any("r1 slow (others wait" in line for line in live_bars(result)), result
-    assert not any("r0 slow" in line for line in live_bars(result)), result
+    shown = live_bars(result, "r1 slow (others wait")
+    assert any("r1 slow (others wait" in line for line in shown), result
+    assert not any("r0 slow" in line for line in shown), result

@@ -9,30 +9,11 @@ import pytest
 import trainbar
 from trainbar.render import training
 from trainbar.runtime.epochs import Epoch, EpochLog
-from trainbar.runtime.notebook import INTERVAL, NotebookChannel
+from trainbar.runtime.notebook import INTERVAL
+
+from test_notebook_channel import cell  # noqa: E402, F401 - the recorded cell the channel draws into
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture
-def cell(monkeypatch):
-    from test_notebook_channel import Cell
-
-    monkeypatch.setenv("TRAINBAR_MODE", "notebook")
-    recorded = Cell()
-
-    class Sink:
-        def show(self, bundle):
-            return recorded.show(bundle)
-
-        def update(self, display_id, bundle):
-            recorded.update(display_id, bundle)
-
-        def after_each_cell(self, callback):
-            recorded.hooks.append(callback)
-
-    monkeypatch.setattr(NotebookChannel, "sink_type", Sink)
-    return recorded
 
 
 def table(html):
@@ -164,3 +145,13 @@ def test_the_epoch_log_turns_outer_steps_into_rows():
     (epoch,) = log.epochs
     assert epoch.number == 1 and epoch.metrics == {"loss": "0.5", "val_loss": "0.6"} and epoch.curve == [1.0, 0.7, 0.5]
     assert log.loss == "loss"
+
+
+def test_a_resumed_run_numbers_its_epochs_from_where_it_resumed():
+    """An epoch bar that starts at 5 (resumed from a checkpoint): its first row is epoch 6."""
+    from trainbar.core.snapshot import Snapshot
+
+    log = EpochLog()
+    log.inner_ended(Snapshot(desc="train", metrics=(("loss", "0.5"),)), {}, Snapshot(desc="epoch", n=5), {})
+    log.outer_seen(Snapshot(desc="epoch", n=6), {})
+    assert [epoch.number for epoch in log.epochs] == [6]

@@ -41,3 +41,11 @@ def history(bar) -> dict:
     if readout is None:
         return {}
     return {name: list(series.points) for name, series in list(readout.series.items()) if series.points}
+
+
+def thin(values: list, most: int) -> list:
+    """At most ``most`` of ``values``, evenly spaced, the last one kept: a picture's worth."""
+    if len(values) <= most:
+        return list(values)
+    stride = len(values) / most
+    return [values[int(i * stride)] for i in range(most - 1)] + [values[-1]]

@@ -14,6 +14,7 @@ import html
 import re
 from typing import Any
 
+from trainbar.core.history import thin
 from trainbar.core.snapshot import DONE, INTERRUPTED, Snapshot
 from trainbar.render import fmt as _format
 from trainbar.render.ansi import terminal_line
@@ -67,9 +68,7 @@ def fill_colour(snap: Snapshot) -> str:
 def sparkline(name: str, values: list, colour: str = RUNNING_COLOUR) -> str:
     """An ``<img>`` holding an SVG polyline of ``values`` (at least two), scaled to fit."""
     first, last, least, most = (_format.number(v) for v in (values[0], values[-1], min(values), max(values)))
-    if len(values) > SPARK_POINTS:  # more than the picture's pixels can show: every k-th, and the last
-        stride = len(values) / SPARK_POINTS
-        values = [values[int(i * stride)] for i in range(SPARK_POINTS - 1)] + [values[-1]]
+    values = thin(values, SPARK_POINTS)  # no more than the picture's pixels can show
     low, high = min(values), max(values)
     span = high - low
     step = (SPARK_WIDTH - 2) / (len(values) - 1)

@@ -14,6 +14,7 @@ import html
 import math
 from typing import Any
 
+from trainbar.core.history import thin
 from trainbar.render import fmt as _format
 from trainbar.render.svg import data_uri
 
@@ -107,9 +108,7 @@ def chart(log: Any) -> str:
     if not train and len(epochs) == len(shown) and log.overall:
         count = len(log.overall)
         train = [(len(shown) * (j + 1) / count, value) for j, value in enumerate(log.overall)]
-    if len(train) > MAX_POINTS:
-        stride = len(train) / MAX_POINTS
-        train = [train[int(i * stride)] for i in range(MAX_POINTS)] + [train[-1]]
+    train = thin(train, MAX_POINTS)
     validation_name = _validation_loss(columns(shown))
     validation = []
     if validation_name:

@@ -11,6 +11,7 @@ most recent ``MAX_EPOCHS`` rows, and at most ``POINTS_PER_EPOCH`` points of the 
 
 from __future__ import annotations
 
+from trainbar.core.history import thin
 from trainbar.core.snapshot import INTERRUPTED, Snapshot
 
 MAX_EPOCHS = 100
@@ -32,12 +33,14 @@ class Epoch:
 class EpochLog:
     """The epochs of one top-level bar, as its frame saw them."""
 
-    def __init__(self, start: object = 0) -> None:
+    def __init__(self) -> None:
         self.epochs: list[Epoch] = []
         self.loss: str | None = None  # the metric the chart draws
         self.unit = "epoch"  # what the top-level bar counts: the table's first column
         self.overall: list = []  # the top-level bar's own loss history, where the inner bars have none
-        self.seen = _count(start)  # the top-level bar's count when last looked at (resumed runs start above 0)
+        # The top-level bar's count when last looked at. A resumed run's first look settles it: rows
+        # need an inner bar's end, and that looks at the top-level bar first.
+        self.seen = 0
         # (metrics, curve, (outer count, outer metrics) then) of the inner bar that ended last
         self._inner: tuple | None = None
 
@@ -54,7 +57,7 @@ class EpochLog:
         self.loss = self.loss or name
         values = history.get(name, []) if name else []
         at = (_count(outer.n), dict(outer.metrics)) if outer is not None else (self.seen, {})
-        self._inner = (dict(snap.metrics), _thin(values, POINTS_PER_EPOCH), at)
+        self._inner = (dict(snap.metrics), thin(values, POINTS_PER_EPOCH), at)
 
     def outer_seen(self, snap: Snapshot, history: dict, final: bool = False) -> None:
         """The top-level bar as drawn now (``final``: as it closed). A step it took after an
@@ -68,7 +71,7 @@ class EpochLog:
             self.unit = snap.unit
         name = loss_name([name for name, _ in snap.metrics])
         if name and history.get(name):
-            self.overall = _thin(history[name], POINTS_PER_EPOCH * 8)
+            self.overall = thin(history[name], POINTS_PER_EPOCH * 8)
         count = _count(snap.n)
         stepped = count > self.seen
         self.seen = count if stepped else min(self.seen, count)
@@ -94,13 +97,6 @@ def loss_name(names: list) -> str | None:
         if "loss" in name and not name.startswith(("val", "eval", "test")):
             return name
     return names[0] if names else None
-
-
-def _thin(values: list, most: int) -> list:
-    if len(values) <= most:
-        return list(values)
-    step = len(values) / most
-    return [values[int(i * step)] for i in range(most)]
 
 
 def _count(n: object) -> int:

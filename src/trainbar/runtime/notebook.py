@@ -72,7 +72,7 @@ _budgets: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 class _Cell:
     """What the bars of the running cell share, whichever channel draws them: how many frames
-    the cell has shown, and the frame that closed last (the one later top-level bars join)."""
+    the cell has shown, and the one shown last (later top-level bars join it once it is closed)."""
 
     __slots__ = ("shown", "last")
 
@@ -163,7 +163,7 @@ class NotebookChannel(Channel):
         if cell.shown >= FOLD_AFTER and last is not None and last.closed:
             # The cell has its handful of outputs: this bar joins the last one, under the
             # finished bars (the oldest folded into a note), and is its last row while it runs.
-            self._join(last, bar, now)
+            self._join(last, bar)
             last.closed = False
             if last not in self.frames:  # its final state may still wait for the budget
                 self.frames.append(last)
@@ -176,14 +176,14 @@ class NotebookChannel(Channel):
         waiting = next((f for f in self.frames if f.display_id is None), None)
         if waiting is None and bar.visible(now) and self.budget.take(now):
             frame = _Frame()
-            self._join(frame, bar, now)
+            self._join(frame, bar)
             self.frames.append(frame)
             self._send(frame, now)
             return
         if waiting is None:
             waiting = _Frame()
             self.frames.append(waiting)
-        self._join(waiting, bar, now)
+        self._join(waiting, bar)
         waiting.closed = False
 
     def remove(self, bar: Drawable, now: float) -> None:
@@ -191,12 +191,13 @@ class NotebookChannel(Channel):
         frame = self._frame_of(bar.lineage)
         if frame is None:
             return
-        self._follow_epochs(frame, bar, now)
-        if bar.visible(now):
-            snap = self._snapshot(bar, now, frame)
+        snap = self._snapshot(bar, now, frame)
+        if snap is not None:
+            self._follow_epochs(frame, bar, snap, now)
+        if snap is not None and bar.visible(now):
             # A bar stopped by an error stays, leave=False or not: the step where it stopped and
             # its last metrics are the evidence.
-            if snap is not None and (bar.leave or snap.status == INTERRUPTED):
+            if bar.leave or snap.status == INTERRUPTED:
                 frame.finished.append((bar.lineage, snap, _history_of(bar)))
             if len(frame.finished) > 2 * MAX_ROWS:
                 frame.dropped += len(frame.finished) - MAX_ROWS - 1
@@ -204,8 +205,6 @@ class NotebookChannel(Channel):
         if any(frame.root_of(other.lineage) is not None for other in self.items):
             return  # bars still running here: the next tick draws the change
         frame.closed = True
-        if frame.display_id is not None:
-            self.cell.last = frame
         if self.budget.take(now):
             self._send(frame, now)
 
@@ -233,20 +232,18 @@ class NotebookChannel(Channel):
         root = frame.root_of(bar.lineage) or ()
         return snap.replace(depth=len(bar.lineage) - len(root))
 
-    def _join(self, frame: _Frame, bar: Drawable, now: float) -> None:
+    def _join(self, frame: _Frame, bar: Drawable) -> None:
         """A top-level bar is drawn in ``frame`` from now on, with the log of its epochs."""
         frame.roots.append(bar.lineage)
-        snap = bar.snapshot(now)
-        frame.epochs[bar.lineage] = EpochLog(snap.n if snap is not None else 0)
+        frame.epochs[bar.lineage] = EpochLog()
 
-    def _follow_epochs(self, frame: _Frame, bar: Drawable, now: float) -> None:
+    def _follow_epochs(self, frame: _Frame, bar: Drawable, snap: Any, now: float) -> None:
         """A bar under a top-level one ended, or the top-level one did: the epochs' rows learn it."""
         root = frame.root_of(bar.lineage)
         if root is None or len(bar.lineage) > len(root) + 1:
             return
         log = frame.epochs.get(root)
-        snap = bar.snapshot(now) if log is not None else None
-        if log is None or snap is None:
+        if log is None:
             return
         if len(bar.lineage) == len(root):
             log.outer_seen(snap, _history_of(bar), final=True)
@@ -293,15 +290,15 @@ class NotebookChannel(Channel):
             sink = self._sink()
             if frame.display_id is None:
                 frame.display_id = sink.show(bundle)
-                self.cell.shown += 1
+                cell = self.cell
+                cell.shown += 1
+                cell.last = frame
             else:
                 sink.update(frame.display_id, bundle)
             frame.sent = bundle["text/html"]
             frame.last_sent = now
         if frame.closed:
             self.frames.remove(frame)
-            if frame.display_id is not None:
-                self.cell.last = frame
 
     def release(self) -> None:
         if self.frames and self.sink is not None:

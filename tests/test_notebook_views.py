@@ -72,14 +72,20 @@ def shots(tmp_path_factory):
     return folder
 
 
-def reopened_in_lab(lab, browser, saved, shots):  # noqa: F811
+def open_in_lab(server, browser, name, last_cell, screenshot, ready="() => true"):  # noqa: F811
+    """Notebook ``name`` of ``server`` opened in a page ``WIDTH`` wide, once cell ``last_cell``
+    shows trainbar's output and ``ready`` (a JavaScript condition) holds; a screenshot is kept."""
     page = browser.new_page()
     page.set_viewport_size({"width": WIDTH, "height": 1400})
-    page.goto(f"{lab.url}/lab/tree/{os.path.basename(saved)}?token={lab.token}&reset", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook .jp-Cell:nth-child(4) .jp-OutputArea .trainbar", timeout=120_000)
-    page.evaluate("() => document.querySelectorAll('.jp-Cell').forEach(c => c.scrollIntoView())")
-    page.screenshot(path=str(shots / "lab.png"), full_page=True)
+    page.goto(f"{server.url}/lab/tree/{name}?token={server.token}&reset", timeout=120_000)
+    page.wait_for_selector(f".jp-Notebook .jp-Cell:nth-child({last_cell}) .jp-OutputArea .trainbar", timeout=120_000)
+    page.wait_for_function(ready, timeout=60_000)
+    page.screenshot(path=str(screenshot), full_page=True)
     return page
+
+
+def reopened_in_lab(lab, browser, saved, shots):  # noqa: F811
+    return open_in_lab(lab, browser, os.path.basename(saved), 4, shots / "lab.png")
 
 
 def exported(saved, browser, shots):  # noqa: F811
@@ -188,12 +194,8 @@ def frameworks_page(lab, browser, tmp_path_factory, shots):  # noqa: F811
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3").execute(env=hermetic_env(str(tmp / "home")))
     path = os.path.join(lab.root, "frameworks.ipynb")
     nbformat.write(nb, path)
-    page = browser.new_page()
-    page.set_viewport_size({"width": WIDTH, "height": 1400})
-    page.goto(f"{lab.url}/lab/tree/frameworks.ipynb?token={lab.token}&reset", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook .jp-Cell:nth-child(3) .jp-OutputArea .trainbar", timeout=120_000)
-    page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=30_000)
-    page.screenshot(path=str(shots / "frameworks.png"), full_page=True)
+    page = open_in_lab(lab, browser, "frameworks.ipynb", 3, shots / "frameworks.png",
+                       ready="() => Array.from(document.images).every(i => i.complete)")  # fmt: skip
     yield page
     page.close()
 
@@ -254,16 +256,12 @@ def dark_page(browser, saved, tmp_path_factory, shots):  # noqa: F811
         json.dump({"theme": "JupyterLab Dark"}, f)
     shutil.copy(saved, root / "views.ipynb")
     server = LabServer(str(root), env, str(tmp / "server.log")).start()
-    page = browser.new_page()
     try:
-        page.set_viewport_size({"width": WIDTH, "height": 1400})
-        page.goto(f"{server.url}/lab/tree/views.ipynb?token={server.token}&reset", timeout=120_000)
-        page.wait_for_selector(".jp-Notebook .jp-Cell:nth-child(4) .jp-OutputArea .trainbar", timeout=120_000)
-        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=60_000)
-        page.screenshot(path=str(shots / "dark.png"), full_page=True)
+        page = open_in_lab(server, browser, "views.ipynb", 4, shots / "dark.png",
+                           ready="() => document.body.dataset.jpThemeLight === 'false'")  # fmt: skip
         yield page
-    finally:
         page.close()
+    finally:
         server.stop()
 
 

@@ -365,79 +365,69 @@ def send_as_rank_1(store, clock, monkeypatch, *kinds_and_texts, phase="data", st
     store.set(keys.rank_key(1), encode(record))
 
 
+class DrawingRank:
+    """Rank 0 of two, its bar at 10/40: ``later()`` is a publication and a read one second on."""
+
+    def __init__(self, manual):
+        self.clock, self.display = manual
+        self.store = FakeStore()
+        self.stream = io.StringIO()
+        self.gatherer = gatherer(self.display, self.clock, self.store, info=INFO._replace(world_size=2))
+        self.bar = trainbar.bar(total=40, desc="train", file=self.stream)
+        self.bar.update(10)
+        self.later(seconds=0)
+
+    def later(self, seconds=1):
+        self.clock.advance(seconds)
+        self.display.tick()
+        self.gatherer.step()
+
+    @property
+    def text(self):
+        return self.stream.getvalue()
+
+
 @pytest.mark.reliability(
     "Distributed",
     "two ranks stall at once, the drawing rank in an all-reduce and the other in its loader",
     "one report for the job: the rank in its loader first, under one header that says to look there",
 )
 def test_the_job_prints_one_stall_report_with_the_rank_others_wait_on_first(manual, monkeypatch):
-    clock, display = manual
-    monkeypatch.setattr(gather, "phase_source", lambda chain: "collective")
-    store = FakeStore()
-    stream = io.StringIO()
-    g = gatherer(display, clock, store, info=INFO._replace(world_size=2))
-    b = trainbar.bar(total=40, desc="train", file=stream)
-    b.update(10)
-    display.tick()
-    g.step()
-    assert g.relay(OWN_REPORT) == "held"
-    clock.advance(1)
-    display.tick()
-    g.step()
-    assert "stall" not in stream.getvalue()  # the rank it waits on has not reported yet
-    send_as_rank_1(store, clock, monkeypatch, (gather.REPORT, RANK_1_REPORT))
-    clock.advance(1)
-    display.tick()
-    g.step()
-    text = stream.getvalue()
+    monkeypatch.setattr(gather, "phase_source", lambda chain: "collective")  # rank 0 waits in an all-reduce
+    rank0 = DrawingRank(manual)
+    assert rank0.gatherer.relay(OWN_REPORT) == "held"
+    rank0.later()
+    assert "stall" not in rank0.text  # the rank it waits on has not reported yet
+    send_as_rank_1(rank0.store, rank0.clock, monkeypatch, (gather.REPORT, RANK_1_REPORT))
+    rank0.later()
+    text = rank0.text
     assert text.count("trainbar: stall") == 1, text
     assert "trainbar: stall in the job: 2 ranks report no progress; the others wait on r1 (in data): look there first" in text
     assert text.index('stall in "train" (rank 1, pid 11)') < text.index('stall in "train" (rank 0, pid 10)')
     assert "other ranks: none behind" not in text
     assert text.count("TORCH_NCCL_DUMP_ON_TIMEOUT") == 1 and text.count("py-spy dump") == 2
-    clock.advance(1)
-    display.tick()
-    g.step()
-    assert stream.getvalue() == text  # printed once
+    rank0.later()
+    assert rank0.text == text  # printed once
 
 
 def test_a_held_report_goes_out_alone_when_no_other_rank_reports(manual, monkeypatch):
-    clock, display = manual
-    monkeypatch.setattr(gather, "phase_source", lambda chain: "collective")
-    store = FakeStore()
-    stream = io.StringIO()
-    g = gatherer(display, clock, store, info=INFO._replace(world_size=2))
-    b = trainbar.bar(total=40, desc="train", file=stream)
-    b.update(10)
-    display.tick()
-    g.step()
-    assert g.relay(OWN_REPORT) == "held"
+    monkeypatch.setattr(gather, "phase_source", lambda chain: "collective")  # rank 0 waits in an all-reduce
+    rank0 = DrawingRank(manual)
+    assert rank0.gatherer.relay(OWN_REPORT) == "held"
     for _ in range(int(gather.HOLD)):
-        clock.advance(1)
-        display.tick()
-        g.step()
-        assert "stall" not in stream.getvalue()
-    clock.advance(1)
-    display.tick()
-    g.step()
-    assert OWN_REPORT in stream.getvalue()
+        rank0.later()
+        assert "stall" not in rank0.text
+    rank0.later()
+    assert OWN_REPORT in rank0.text
 
 
 def test_another_ranks_recovery_follows_its_report(manual, monkeypatch):
     """A rank that stalled briefly sends its report and its recovery together: both are
     printed, the report first."""
-    clock, display = manual
-    store = FakeStore()
-    stream = io.StringIO()
-    g = gatherer(display, clock, store, info=INFO._replace(world_size=2))
-    b = trainbar.bar(total=40, desc="train", file=stream)
-    b.update(10)
-    display.tick()
-    g.step()
+    rank0 = DrawingRank(manual)
     recovery = 'trainbar: "train" recovered after 2.5s (it was waiting for data)\n'
-    send_as_rank_1(store, clock, monkeypatch, (gather.REPORT, RANK_1_REPORT), (gather.OTHER, recovery), stalled=None)
-    clock.advance(1)
-    display.tick()
-    g.step()
-    text = stream.getvalue()
+    send_as_rank_1(rank0.store, rank0.clock, monkeypatch, (gather.REPORT, RANK_1_REPORT), (gather.OTHER, recovery),
+                   stalled=None)  # fmt: skip
+    rank0.later()
+    text = rank0.text
     assert RANK_1_REPORT in text and text.index(RANK_1_REPORT) < text.index(recovery)

@@ -37,6 +37,8 @@ class _Worker:
         self.calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
         self._empty = queue.Empty
         self.abandoned = False
+        # Not one of trainbar._threads: the user's callables run here, and a process one starts
+        # would inherit a mask that blocks SIGTERM and Ctrl-C.
         self.thread = threading.Thread(target=self._run, name="trainbar-metrics", daemon=True)
         self.thread.start()
 

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from trainbar import _settings
+from trainbar import _settings, _threads
 from trainbar._warnings import warn
 from trainbar.core import clock as _clock
 from trainbar.core.snapshot import DONE
@@ -111,8 +111,7 @@ class RankGatherer(Listener):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if threaded:
-            self._thread = threading.Thread(target=self._run, name="trainbar-ranks", daemon=True)
-            self._thread.start()
+            self._thread = _threads.start(self._run, "trainbar-ranks")
 
     # --- on the runtime's ticker: no I/O ----------------------------------------------------
 
@@ -398,8 +397,7 @@ class RankGatherer(Listener):
             except Exception:  # noqa: BLE001 - the job is ending; a lost last record is harmless
                 pass
 
-        last = threading.Thread(target=publish, name="trainbar-ranks-exit", daemon=True)
-        last.start()
+        last = _threads.start(publish, "trainbar-ranks-exit")
         last.join(max(deadline - time.monotonic(), 0.1))
 
     def stop(self) -> None:

@@ -34,7 +34,7 @@ from collections import deque
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 
-from trainbar import _settings
+from trainbar import _settings, _threads
 from trainbar._warnings import warn, warn_once
 from trainbar.core import clock as _clock
 from trainbar.core import metrics as _metrics
@@ -679,8 +679,7 @@ class Runtime:
                 self._wake.set()
             return
         self._wake.clear()
-        self._ticker = threading.Thread(target=self._run, name="trainbar-display", daemon=True)
-        self._ticker.start()
+        self._ticker = _threads.start(self._run, "trainbar-display")
 
     def _run(self) -> None:
         while True:

@@ -27,6 +27,8 @@ from collections import deque
 from functools import partial
 from typing import Any, Callable, Protocol
 
+from trainbar import _threads
+
 Action = Callable[[], None]
 ErrorHandler = Callable[[Exception, Any], None]  # (the error, the stream the action wrote to)
 
@@ -127,8 +129,7 @@ class QueuedOutput:
 
     def _wake(self) -> None:  # called with self._changed held
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"trainbar-writer-{self.name}", daemon=True)
-            self._thread.start()
+            self._thread = _threads.start(self._run, f"trainbar-writer-{self.name}")
         self._changed.notify_all()
 
     def _run(self) -> None:

@@ -25,7 +25,7 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from trainbar import _settings
+from trainbar import _settings, _threads
 from trainbar._warnings import warn, warn_once
 from trainbar.core import clock as _clock
 from trainbar.core import timing as _timing
@@ -221,8 +221,7 @@ class Watchdog:
             if self._thread is not None and self._thread.is_alive():
                 return
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="trainbar-watchdog", daemon=True)
-            self._thread.start()
+            self._thread = _threads.start(self._run, "trainbar-watchdog")
 
     def reconfigure(self) -> None:
         """``trainbar.configure(stall=...)`` changed the settings: judge by the new ones now."""

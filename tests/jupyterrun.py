@@ -197,6 +197,7 @@ class LabServer:
             sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser", "--ip=127.0.0.1",
             f"--port={self.port}", "--ServerApp.port_retries=0", f"--ServerApp.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
+            "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: tests run cells by command, not by click
             # Ten times stricter than the defaults (1000 msg/s, 1 MB/s over 3 s): a bar that only
             # stays under the defaults by luck fails here.
             "--ZMQChannelsWebsocketConnection.iopub_msg_rate_limit=100",

@@ -1,10 +1,11 @@
 """What a notebook page shows for the hard cases, in headless Chromium: a row with many metrics in
-a narrow output, a failure inside nested loops, a stop at 0%, and 500 bars in one cell.
+a narrow output, a failure inside nested loops, a stop at 0%, 500 bars in one cell, and the stop
+button pressed in JupyterLab's toolbar.
 
-Each case runs once under nbclient; the saved notebook is then opened in JupyterLab (untrusted,
-as a notebook from elsewhere, and reloaded from disk) and exported with nbconvert, and both pages
-are asserted on through the DOM and element sizes. Screenshots are kept in the test's temporary
-directory (printed with -s).
+Each case is checked three ways, through the DOM and element sizes: run in JupyterLab and read
+right after the run; run by nbclient, then opened in JupyterLab untrusted, as a notebook from
+elsewhere, reloaded from disk; and exported with nbconvert. Screenshots are kept in the test's
+temporary directory (printed with -s).
 """
 
 import os
@@ -51,6 +52,16 @@ for j in range(500):
         pass
 """
 
+STOP_BUTTON = """
+import time
+import trainbar as tb
+for epoch in tb.bar(range(3), desc="epoch"):
+    steps = tb.bar(range(100_000), desc="train", leave=False)
+    for i in steps:
+        steps.log(loss=1.0 / (i + 1))
+        time.sleep(0.005)
+"""
+
 RED = "rgb(214, 39, 40)"  # render.html.INTERRUPTED_COLOUR as the browser reports it
 WIDTH = 900  # the page's width: JupyterLab's output area is then about 800 px wide
 
@@ -92,14 +103,15 @@ def exported(saved, browser, shots):  # noqa: F811
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(saved, as_version=4))
-    path = shots / "views.html"
+    name = os.path.splitext(os.path.basename(saved))[0]
+    path = shots / f"{name}.html"
     path.write_text(body, encoding="utf-8")
     page = browser.new_page()
     page.set_viewport_size({"width": WIDTH, "height": 1400})
     page.route(re.compile(r"^(?!file:|data:).*"), lambda route: route.abort())
     page.goto(path.as_uri(), timeout=60_000)
     page.wait_for_selector(".trainbar", timeout=30_000)
-    page.screenshot(path=str(shots / "export.png"), full_page=True)
+    page.screenshot(path=str(shots / f"{name}-export.png"), full_page=True)
     return page
 
 
@@ -130,8 +142,49 @@ def cell_state(page, index):
     )
 
 
-@pytest.fixture(scope="module", params=["lab", "export"])
+def run_in_lab(lab, browser, name, shots, cells=None):  # noqa: F811
+    """A page of JupyterLab with notebook ``name`` open, its code cells run one after the other
+    through Lab's own command (as Shift+Enter does), each to its end; or only ``cells`` (0-based)."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": WIDTH, "height": 1400})
+    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}&reset", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+    count = page.evaluate("() => document.querySelectorAll('.jp-CodeCell').length")
+    for index in range(count) if cells is None else cells:
+        page.evaluate(RUN_CELL, index)
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    return page
+
+
+KERNEL_IDLE = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    return panel && panel.sessionContext && panel.sessionContext.session && panel.sessionContext.kernelDisplayStatus === 'idle';
+}"""
+
+# Runs cell `index` and resolves when its execution has ended (with an error or not); an error
+# would stop "Run All" there, so each cell is run on its own.
+RUN_CELL = """async (index) => {
+    const notebook = window.jupyterapp.shell.currentWidget.content;
+    notebook.activeCellIndex = index;
+    notebook.deselectAll();
+    await window.jupyterapp.commands.execute('notebook:run-cell');
+}"""
+
+
+@pytest.fixture(scope="module")
+def ran_in_lab(lab, browser, shots):  # noqa: F811
+    nbformat.write(notebook(WIDE, FAILS, STOPPED, MANY), os.path.join(lab.root, "live.ipynb"))
+    page = run_in_lab(lab, browser, "live.ipynb", shots)
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module", params=["live", "lab", "export"])
 def page(request, lab, browser, saved, shots):  # noqa: F811
+    if request.param == "live":
+        yield request.getfixturevalue("ran_in_lab")
+        return
     page = reopened_in_lab(lab, browser, saved, shots) if request.param == "lab" else exported(saved, browser, shots)
     yield page
     page.close()
@@ -166,6 +219,42 @@ def test_five_hundred_bars_keep_a_handful_of_outputs_ending_with_the_last(page):
     assert not state["overflow"]
 
 
+def test_the_stop_button_leaves_the_inner_row_red_at_its_step_after_a_save_and_a_reload(lab, browser, shots):  # noqa: F811
+    """The real stop button in Lab's toolbar, pressed mid-epoch: the inner leave=False row stays,
+    red, at its step with its loss, without a rate, live; then saved, reloaded and exported."""
+    nbformat.write(notebook(STOP_BUTTON), os.path.join(lab.root, "stop.ipynb"))
+    page = run_in_lab(lab, browser, "stop.ipynb", shots, cells=[])
+    page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0; "
+                  "window.jupyterapp.commands.execute('notebook:run-cell'); }")  # fmt: skip
+    page.wait_for_function(
+        "() => /[1-9]\\d\\d\\/100000/.test((document.querySelector('.jp-CodeCell .trainbar') || {}).innerText || '')",
+        timeout=60_000,
+    )  # the inner bar has passed step 100
+    page.click(".jp-NotebookPanel-toolbar [data-command='notebook:interrupt-kernel']")
+    page.wait_for_function("() => /\\[\\d+\\]/.test(document.querySelector('.jp-InputArea-prompt').textContent)", timeout=60_000)
+    page.wait_for_selector(".jp-CodeCell .trainbar-desc.trainbar-interrupted", timeout=30_000)
+    page.screenshot(path=str(shots / "stop-button.png"), full_page=True)
+
+    def assert_stopped(state):
+        assert state["rows"] == ["interrupted:epoch", "interrupted:train"], state
+        train = state["texts"][1]
+        step = int(re.search(r"(\d+)/100000", train).group(1))
+        assert step > 100 and "loss=" in train and "it/s" not in train, train
+        assert state["fills"] == [RED, RED]
+        return step
+
+    step = assert_stopped(cell_state(page, 1))
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
+    page.reload()
+    page.wait_for_selector(".jp-CodeCell .trainbar-desc.trainbar-interrupted", timeout=120_000)
+    assert assert_stopped(cell_state(page, 1)) == step
+    page.close()
+    export = exported(os.path.join(lab.root, "stop.ipynb"), browser, shots)
+    assert assert_stopped(cell_state(export, 1)) == step
+    export.close()
+
+
 # --- the training view with the frameworks' own loops ------------------------------------------
 
 HF_WITH_EVALUATIONS = """
@@ -180,22 +269,32 @@ trainer.train()
 
 
 @pytest.fixture(scope="module")
-def frameworks_page(lab, browser, tmp_path_factory, shots):  # noqa: F811
-    """Keras fit and a Hugging Face Trainer that evaluates every 12 steps, run by nbclient, then
-    reopened in JupyterLab (untrusted)."""
+def frameworks_saved(lab, tmp_path_factory):  # noqa: F811
+    """Keras fit, Lightning fit and a Hugging Face Trainer that evaluates every 12 steps, run by
+    nbclient and saved where the Lab server serves it."""
     from frameworks import need_installed
 
     for module, extra in (("keras", "keras"), ("lightning", "lightning"), ("transformers", "transformers")):
         need_installed(module, extra)
-    from test_notebook_integrations import KERAS, SETUP
+    from test_notebook_integrations import KERAS, LIGHTNING, SETUP
 
     tmp = tmp_path_factory.mktemp("frameworks")
-    nb = notebook(SETUP + f"OUTPUT_DIR = {str(tmp / 'hf')!r}\n", KERAS, HF_WITH_EVALUATIONS)
+    nb = notebook(SETUP + f"OUTPUT_DIR = {str(tmp / 'hf')!r}\n", KERAS, LIGHTNING, HF_WITH_EVALUATIONS)
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3").execute(env=hermetic_env(str(tmp / "home")))
     path = os.path.join(lab.root, "frameworks.ipynb")
     nbformat.write(nb, path)
-    page = open_in_lab(lab, browser, "frameworks.ipynb", 3, shots / "frameworks.png",
-                       ready="() => Array.from(document.images).every(i => i.complete)")  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module", params=["lab", "export"])
+def frameworks_page(request, lab, browser, frameworks_saved, shots):  # noqa: F811
+    """The frameworks' notebook reopened in JupyterLab (untrusted), or exported by nbconvert."""
+    if request.param == "lab":
+        page = open_in_lab(lab, browser, "frameworks.ipynb", 4, shots / "frameworks.png",
+                           ready="() => Array.from(document.images).every(i => i.complete)")  # fmt: skip
+    else:
+        page = exported(frameworks_saved, browser, shots)
+        page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=30_000)
     yield page
     page.close()
 
@@ -228,8 +327,17 @@ def test_keras_fit_shows_a_row_per_epoch_and_the_loss_chart(frameworks_page):
 
 
 @pytest.mark.frameworks
-def test_a_hugging_face_trainer_shows_a_row_per_evaluation(frameworks_page):
+def test_lightning_fit_shows_a_row_per_epoch_and_the_loss_chart(frameworks_page):
     state = view_state(frameworks_page, 3)
+    assert state["header"][0] == "epoch" and "train_loss" in state["header"] and "val_loss" in state["header"], state
+    assert [row[0] for row in state["rows"]] == ["1", "2"]
+    assert all(cell for row in state["rows"] for cell in row)
+    assert state["chart"] == training.CHART_WIDTH and not state["overflow"]
+
+
+@pytest.mark.frameworks
+def test_a_hugging_face_trainer_shows_a_row_per_evaluation(frameworks_page):
+    state = view_state(frameworks_page, 4)
     assert state["header"][0] == "step" and "loss" in state["header"] and "eval_loss" in state["header"], state
     assert [row[0] for row in state["rows"]] == ["12", "24"]
     assert state["chart"] == training.CHART_WIDTH and not state["overflow"]

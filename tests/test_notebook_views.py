@@ -311,6 +311,7 @@ def view_state(page, index):
                 rows: table ? Array.from(table.querySelectorAll('tbody tr')).map(r => Array.from(r.cells).map(c => c.textContent)) : [],
                 chart: chart ? chart.complete && chart.naturalWidth : null,
                 overflow: outputs.some(o => o.scrollWidth > o.clientWidth + 1),
+                text: (cell.querySelector('.jp-OutputArea') || cell).innerText,
             };
         }""",
         index,
@@ -341,6 +342,8 @@ def test_a_hugging_face_trainer_shows_a_row_per_evaluation(frameworks_page):
     assert state["header"][0] == "step" and "loss" in state["header"] and "eval_loss" in state["header"], state
     assert [row[0] for row in state["rows"]] == ["12", "24"]
     assert state["chart"] == training.CHART_WIDTH and not state["overflow"]
+    # The rows and the chart carry the logs: no line per logging step under the view, as HF's own tracker.
+    assert not re.search(r"step \d+/24 ", state["text"]), state["text"]
 
 
 # --- the dark theme ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import sys
 from typing import Any
 
 from trainbar._warnings import warn
@@ -72,6 +73,13 @@ class Bars:
 
     def get(self, role: str):
         return self._open.get(role)
+
+    def in_notebook(self) -> bool:
+        """Whether this callback's bars are drawn in a notebook's output."""
+        from trainbar.runtime import environment
+        from trainbar.sinks.redirect import unwrap
+
+        return environment.is_notebook_stream(unwrap(sys.stderr if self.file is None else self.file))
 
     def close(self, role: str, *, interrupted: bool = False) -> None:
         bar = self._open.pop(role, None)

@@ -5,10 +5,11 @@
 
 It takes the place of ``ProgressCallback`` (and of the notebook and printer callbacks that stand
 in for it): a training bar over the optimizer steps, placed at ``state.global_step``, with the
-logged values as its metrics and each log as a line above the bars; a bar for each evaluation
-and prediction. Every process keeps its bars: trainbar's rank rule picks the one that draws (rank
-0 unless ``TRAINBAR_RANKS`` says otherwise), so a ``torchrun`` job shows one bar, and the other
-ranks publish their progress for the summary of the job on its line.
+logged values as its metrics and each log as a line above the bars (in a notebook, when the
+Trainer evaluates, the training view's rows and chart hold the logs instead); a bar for each
+evaluation and prediction. Every process keeps its bars: trainbar's rank rule picks the one
+that draws (rank 0 unless ``TRAINBAR_RANKS`` says otherwise), so a ``torchrun`` job shows one
+bar, and the other ranks publish their progress for the summary of the job on its line.
 """
 
 from __future__ import annotations
@@ -83,7 +84,11 @@ class TrainbarCallback(_callbacks.TrainerCallback):  # type: ignore[name-defined
         target = self._bars.get("train") or self._bars.get("eval")
         if target is not None and shown:
             target.log(**shown)
-        write(_log_line(state, logs), file=self._file)
+        # In a notebook the training view has a row per evaluation, with the training figures
+        # logged by then, and a chart of every logged loss: a line per log would only repeat
+        # them. Without evaluations there are no rows, and the lines are the record.
+        if not (_evaluates(args) and self._bars.in_notebook()):
+            write(_log_line(state, logs), file=self._file)
 
     @guarded
     def on_train_end(self, args, state, control, **kwargs) -> None:
@@ -163,6 +168,11 @@ def _length(loader):
         return len(loader)
     except Exception:  # noqa: BLE001 - an iterable dataset has no length
         return None
+
+
+def _evaluates(args) -> bool:
+    strategy = getattr(args, "eval_strategy", None) or getattr(args, "evaluation_strategy", "no")
+    return getattr(strategy, "value", strategy) != "no"
 
 
 def _log_line(state, logs: dict) -> str:

@@ -49,7 +49,8 @@ with tb.bar(total=3, desc="epoch", unit="epoch") as epochs:
 
 def hermetic_env(tmp) -> dict:
     """The environment for kernels and servers: no user profile, config or workspace leaks in."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRAINBAR_", "JUPYTER", "IPYTHON"))}
+    leaks = ("TRAINBAR_", "JUPYTER", "IPYTHON", "VSCODE_")  # VSCODE_*: trainbar would write Markdown
+    env = {k: v for k, v in os.environ.items() if not k.startswith(leaks)}
     for name in ("ipython", "config", "data", "runtime", "workspaces", "settings"):
         os.makedirs(os.path.join(tmp, name), exist_ok=True)
     env.update(

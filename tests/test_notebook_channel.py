@@ -373,3 +373,69 @@ def test_a_new_cell_starts_with_outputs_of_its_own(manual, cell):
         clock.advance(0.1)
     assert len(cell.displays) == FOLD_AFTER + 1
     assert rows(cell.html()) == [("done", "second cell")]
+
+
+# --- the output's format: HTML, or the same HTML as Markdown for VS Code's Restricted Mode ----
+
+
+def shown_formats(cell):
+    return [sorted(display["bundle"]) for display in cell.displays]
+
+
+def test_the_frame_is_html_by_default(manual, cell):
+    trainbar.bar(total=3, desc="train", file=cell).close()
+    assert shown_formats(cell) == [["text/html", "text/plain"]]
+
+
+@pytest.mark.parametrize("variables", [{"TRAINBAR_NOTEBOOK_FORMAT": "markdown"}, {"VSCODE_PID": "4242"},
+                                       {"VSCODE_CWD": "/home/u"}, {"TRAINBAR_NOTEBOOK_FORMAT": " Markdown "}])  # fmt: skip
+def test_markdown_when_asked_for_or_when_the_kernel_runs_under_vs_code(manual, cell, monkeypatch, variables):
+    """A kernel started by VS Code writes Markdown: a notebook saved there is most often opened
+    there again, where an untrusted folder draws no text/html at all."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    b = trainbar.bar(total=3, desc="train", file=cell)
+    b.update(2)
+    b.close()
+    assert shown_formats(cell) == [["text/markdown", "text/plain"]]
+    assert rows(cell.displays[0]["bundle"]["text/markdown"]) == [("done", "train")]
+
+
+def test_html_can_be_asked_for_under_vs_code(manual, cell, monkeypatch):
+    monkeypatch.setenv("VSCODE_PID", "4242")
+    monkeypatch.setenv("TRAINBAR_NOTEBOOK_FORMAT", "html")
+    trainbar.bar(total=3, desc="train", file=cell).close()
+    assert shown_formats(cell) == [["text/html", "text/plain"]]
+
+
+def test_configure_wins_over_the_variable_and_none_gives_it_back(manual, cell, monkeypatch):
+    monkeypatch.setenv("TRAINBAR_NOTEBOOK_FORMAT", "markdown")
+    trainbar.configure(notebook_format="html")
+    trainbar.bar(total=3, desc="a", file=cell).close()
+    trainbar.configure(notebook_format=None)
+    trainbar.bar(total=3, desc="b", file=cell).close()
+    assert shown_formats(cell) == [["text/html", "text/plain"], ["text/markdown", "text/plain"]]
+
+
+def test_a_change_of_format_takes_effect_at_the_next_redraw(manual, cell):
+    clock, display = manual
+    b = trainbar.bar(total=10, desc="train", file=cell)
+    trainbar.configure(notebook_format="markdown")
+    b.update(1)
+    clock.advance(INTERVAL)
+    display.tick()
+    assert shown_formats(cell) == [["text/markdown", "text/plain"]] and "1/10" in cell.text()
+    b.close()
+
+
+def test_an_unknown_format_warns_once_and_is_auto(manual, cell, monkeypatch):
+    monkeypatch.setenv("TRAINBAR_NOTEBOOK_FORMAT", "latex")
+    with pytest.warns(RuntimeWarning, match="TRAINBAR_NOTEBOOK_FORMAT='latex'.*html, markdown"):
+        trainbar.bar(total=3, desc="train", file=cell).close()
+    assert shown_formats(cell) == [["text/html", "text/plain"]]
+
+
+@pytest.mark.parametrize("value, error", [(1, TypeError), ("latex", ValueError), ("", ValueError)])
+def test_configure_rejects_an_unknown_format(value, error):
+    with pytest.raises(error, match="notebook_format"):
+        trainbar.configure(notebook_format=value)

@@ -162,3 +162,31 @@ def test_hidden_rows_are_noted_after_the_first_row_in_both_forms():
 def test_empty_frame_is_empty():
     """A frame whose bars all vanished shows nothing at all."""
     assert nb.bundle([]) == {"text/plain": "", "text/html": ""}
+
+
+# --- the markdown form, for front ends that draw no text/html (VS Code in Restricted Mode) ----
+
+
+def test_the_markdown_form_carries_the_same_frame_without_text_html():
+    """text/markdown holds the frame's HTML, which Markdown passes through; no text/html at all,
+    since VS Code picks text/html whenever it is there, and draws nothing for it untrusted."""
+    rows = [(snap(desc="epoch"), {}), (snap(desc="step", depth=1), {"loss": [3.0, 2.0, 1.0]})]
+    html_form, markdown_form = nb.bundle(rows), nb.bundle(rows, markdown=True)
+    assert set(markdown_form) == {"text/plain", "text/markdown"}
+    assert markdown_form["text/plain"] == html_form["text/plain"]
+    assert fills(markdown_form["text/markdown"]) == fills(html_form["text/html"])
+    assert markdown_form["text/markdown"].startswith('<div class="trainbar"')
+
+
+def test_the_markdown_form_is_one_html_block_that_markdown_leaves_alone():
+    """A blank line would end Markdown's HTML block, and what follows would be read as Markdown;
+    ``$`` and ``\\(`` would be typeset as mathematics by JupyterLab and VS Code."""
+    hostile = "price $5 and $6 \\(x\\) *not emphasis*\n\n    not code"
+    form = nb.bundle([(snap(desc=hostile, metrics=(("note", "a $b$ c"),)), {})], markdown=True)["text/markdown"]
+    assert "\n" not in form
+    assert "$" not in form and "\\" not in form
+    assert "&#36;5" in form and "&#92;(x&#92;)" in form and "*not emphasis*" in form
+
+
+def test_the_empty_frame_is_empty_in_markdown_too():
+    assert nb.bundle([], markdown=True) == {"text/plain": "", "text/markdown": ""}

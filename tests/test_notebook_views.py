@@ -66,13 +66,26 @@ RED = "rgb(214, 39, 40)"  # render.html.INTERRUPTED_COLOUR as the browser report
 WIDTH = 900  # the page's width: JupyterLab's output area is then about 800 px wide
 
 
-@pytest.fixture(scope="module")
-def saved(lab, tmp_path_factory):
+def run_and_save(lab, tmp_path_factory, name, **variables):  # noqa: F811
     nb = notebook(WIDE, FAILS, STOPPED, MANY)
-    kernel_env = hermetic_env(str(tmp_path_factory.mktemp("nbclient")))
+    kernel_env = hermetic_env(str(tmp_path_factory.mktemp("nbclient"))) | variables
     nbclient.NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True).execute(env=kernel_env)
-    path = os.path.join(lab.root, "views.ipynb")
+    path = os.path.join(lab.root, name)
     nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def saved(lab, tmp_path_factory):  # noqa: F811
+    return run_and_save(lab, tmp_path_factory, "views.ipynb")
+
+
+@pytest.fixture(scope="module")
+def saved_as_markdown(lab, tmp_path_factory):  # noqa: F811
+    """The same cells written as Markdown, as a kernel under VS Code writes them."""
+    path = run_and_save(lab, tmp_path_factory, "markdown.ipynb", TRAINBAR_NOTEBOOK_FORMAT="markdown")
+    outputs = [o for cell in nbformat.read(path, as_version=4).cells for o in cell.get("outputs", []) if "data" in o]
+    assert outputs and all("text/markdown" in o["data"] and "text/html" not in o["data"] for o in outputs)
     return path
 
 
@@ -96,7 +109,8 @@ def open_in_lab(server, browser, name, last_cell, screenshot, ready="() => true"
 
 
 def reopened_in_lab(lab, browser, saved, shots):  # noqa: F811
-    return open_in_lab(lab, browser, os.path.basename(saved), 4, shots / "lab.png")
+    name = os.path.basename(saved)
+    return open_in_lab(lab, browser, name, 4, shots / f"{name}-lab.png")
 
 
 def exported(saved, browser, shots):  # noqa: F811
@@ -180,12 +194,16 @@ def ran_in_lab(lab, browser, shots):  # noqa: F811
     page.close()
 
 
-@pytest.fixture(scope="module", params=["live", "lab", "export"])
-def page(request, lab, browser, saved, shots):  # noqa: F811
+@pytest.fixture(scope="module", params=["live", "lab", "export", "lab-markdown", "export-markdown"])
+def page(request, lab, browser, shots):  # noqa: F811
+    """The cases run live in Lab; or run by nbclient (as HTML, or as Markdown), then reopened in
+    Lab or exported."""
     if request.param == "live":
         yield request.getfixturevalue("ran_in_lab")
         return
-    page = reopened_in_lab(lab, browser, saved, shots) if request.param == "lab" else exported(saved, browser, shots)
+    opened, _, form = request.param.partition("-")
+    saved = request.getfixturevalue("saved_as_markdown" if form else "saved")
+    page = reopened_in_lab(lab, browser, saved, shots) if opened == "lab" else exported(saved, browser, shots)
     yield page
     page.close()
 
@@ -204,6 +222,11 @@ def test_a_failure_keeps_the_inner_row_red_at_its_step_with_its_loss(page):
     train = state["texts"][1]
     assert "120/200" in train and "loss=0.008" in train and "it/s" not in train
     assert state["fills"] == [RED, RED]
+
+
+def test_a_failure_keeps_the_finished_epoch_s_row_in_the_table(page):
+    state = view_state(page, 2)
+    assert state["header"] == ["epoch", "loss"] and [row[0] for row in state["rows"]] == ["1"], state
 
 
 def test_a_stop_at_zero_is_red(page):

@@ -15,6 +15,9 @@ from typing import Any, Callable, Union
 from ._warnings import warn_once
 
 MODES = ("auto", "tty", "log", "notebook", "off")
+NOTEBOOK_FORMATS = ("auto", "html", "markdown")
+# Set in a kernel that VS Code started (VSCODE_CWD where VSCODE_PID is not, as under WSL).
+VSCODE_VARIABLES = ("VSCODE_PID", "VSCODE_CWD")
 CI_VARIABLES = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD")
 _OFF_WORDS = ("0", "off", "false", "no", "none")
 
@@ -29,7 +32,8 @@ STALL_FLOOR = 1.0  # a fixed stall threshold below this would report every sched
 
 VARIABLES = (
     "TRAINBAR_MODE", "TRAINBAR_DISABLE", "TRAINBAR_STALL", "TRAINBAR_JSONL", "TRAINBAR_RANKS",
-    "TRAINBAR_GATHER", "TRAINBAR_PURE_PYTHON", "NO_COLOR", "FORCE_COLOR", "TERM", *SECONDS, *CI_VARIABLES,
+    "TRAINBAR_GATHER", "TRAINBAR_PURE_PYTHON", "TRAINBAR_NOTEBOOK_FORMAT", "NO_COLOR", "FORCE_COLOR", "TERM",
+    *SECONDS, *CI_VARIABLES, *VSCODE_VARIABLES,
 )  # fmt: skip
 
 Stall = Union[str, float]  # "auto", "off" or a fixed threshold in seconds
@@ -42,7 +46,7 @@ class Settings:
     # building a NamedTuple class costs as much as the rest of the module.
     __slots__ = (
         "mode", "disable", "log_interval", "jsonl", "jsonl_interval", "stall", "stall_grace", "on_stall", "ranks",
-        "heartbeat_timeout", "gather", "no_colour", "force_colour", "dumb_terminal", "ci",
+        "heartbeat_timeout", "gather", "no_colour", "force_colour", "dumb_terminal", "ci", "notebook_format",
     )  # fmt: skip
 
     mode: str  # one of MODES
@@ -60,6 +64,7 @@ class Settings:
     force_colour: bool
     dumb_terminal: bool
     ci: bool
+    notebook_format: str  # "html" or "markdown": what a notebook output carries ("auto" is decided)
 
     def __init__(self, **values: Any) -> None:
         for name in self.__slots__:
@@ -86,6 +91,7 @@ class _Overrides:
         self.jsonl: object = self.UNSET
         self.stall: object = self.UNSET
         self.on_stall: Callable[[dict], object] | None = None
+        self.notebook_format: object = self.UNSET
         self.generation = 0
 
 
@@ -121,15 +127,17 @@ def current() -> Settings:
 
 
 def override(*, jsonl: object = _Overrides.UNSET, stall: object = _Overrides.UNSET,
-             on_stall: object = _Overrides.UNSET) -> None:  # fmt: skip
-    """Record ``configure()``'s values (already validated by it); ``None`` for ``stall`` gives
-    the decision back to ``TRAINBAR_STALL``."""
+             on_stall: object = _Overrides.UNSET, notebook_format: object = _Overrides.UNSET) -> None:  # fmt: skip
+    """Record ``configure()``'s values (already validated by it); ``None`` for ``stall`` or
+    ``notebook_format`` gives the decision back to its variable."""
     if jsonl is not _Overrides.UNSET:
         _overrides.jsonl = jsonl
     if stall is not _Overrides.UNSET:
         _overrides.stall = _Overrides.UNSET if stall is None else stall
     if on_stall is not _Overrides.UNSET:
         _overrides.on_stall = on_stall  # type: ignore[assignment]
+    if notebook_format is not _Overrides.UNSET:
+        _overrides.notebook_format = _Overrides.UNSET if notebook_format is None else notebook_format
     _overrides.generation += 1
 
 
@@ -167,7 +175,24 @@ def _read() -> Settings:
         force_colour=flag("FORCE_COLOR"),
         dumb_terminal=environ.get("TERM", "") == "dumb",
         ci=any(flag(name) for name in CI_VARIABLES),
+        notebook_format=_notebook_format(environ),
     )
+
+
+def _notebook_format(environ: Any) -> str:
+    chosen = _overrides.notebook_format
+    if chosen is _Overrides.UNSET:
+        chosen = environ.get("TRAINBAR_NOTEBOOK_FORMAT", "").strip().lower() or "auto"
+        if chosen not in NOTEBOOK_FORMATS:
+            warn_once(
+                f"trainbar: TRAINBAR_NOTEBOOK_FORMAT={chosen!r} is not one of {', '.join(NOTEBOOK_FORMATS)}; using auto"
+            )
+            chosen = "auto"
+    if chosen == "auto":
+        # A notebook written in VS Code is mostly opened in VS Code again, where a folder not
+        # trusted (Restricted Mode) draws nothing for text/html but does draw Markdown's HTML.
+        return "markdown" if any(environ.get(name) for name in VSCODE_VARIABLES) else "html"
+    return str(chosen)
 
 
 def seconds(name: str) -> float:

@@ -189,13 +189,29 @@ def frame_text(rows: list, hidden: int = 0) -> str:
     return "\n".join(lines)
 
 
-def bundle(rows: list, hidden: int = 0, epochs: Any = None) -> dict:
+def bundle(rows: list, hidden: int = 0, epochs: Any = None, markdown: bool = False) -> dict:
     """The MIME bundle a notebook displays: HTML and its plain-text twin; with ``epochs`` (a
-    ``runtime.epochs.EpochLog``), the training view under the bars."""
+    ``runtime.epochs.EpochLog``), the training view under the bars. ``markdown``: the HTML goes
+    as ``text/markdown`` instead (see ``as_markdown``)."""
     text, markup = frame_text(rows, hidden), frame_html(rows, hidden)
     if epochs is not None and epochs.epochs and rows:
         from trainbar.render import training
 
         text += "\n" + training.table_text(epochs)
         markup += training.view_html(epochs)
+    if markdown:
+        return {"text/plain": text, "text/markdown": as_markdown(markup)}
     return {"text/plain": text, "text/html": markup}
+
+
+# Characters Markdown renderers act on even inside an HTML block: a line break (a blank line ends
+# the block) and the delimiters JupyterLab and VS Code typeset as mathematics. As entities, the
+# browser still shows them as they were.
+_MARKDOWN_ENTITIES = str.maketrans({"\n": " ", "$": "&#36;", "\\": "&#92;"})
+
+
+def as_markdown(markup: str) -> str:
+    """HTML that a Markdown renderer passes through unchanged: one HTML block (CommonMark's
+    kind 6, opened by a ``<div>`` and ended only by a blank line), with nothing in it that
+    Markdown's own extensions would take as theirs."""
+    return markup.translate(_MARKDOWN_ENTITIES)

@@ -11,7 +11,9 @@ from trainbar import _settings
 _UNSET: Any = object()
 
 
-def configure(*, jsonl: Any = _UNSET, stall: Any = _UNSET, on_stall: Any = _UNSET) -> None:
+def configure(
+    *, jsonl: Any = _UNSET, stall: Any = _UNSET, on_stall: Any = _UNSET, notebook_format: Any = _UNSET
+) -> None:
     """Change process-wide settings; an argument left out keeps its setting.
 
     ``jsonl``: the file to append events to, one JSON object per line (docs/events.md), or
@@ -21,6 +23,12 @@ def configure(*, jsonl: Any = _UNSET, stall: Any = _UNSET, on_stall: Any = _UNSE
     ``stall``: ``"auto"``, ``"off"`` or a fixed threshold in seconds (at least 1), as
     ``TRAINBAR_STALL``, which it wins over (``None``: back to the variable). ``on_stall``: a
     callable given every stall report of the process (a dict), or ``None``. Both take effect at once.
+
+    ``notebook_format``: what a notebook output carries beside its plain text, as
+    ``TRAINBAR_NOTEBOOK_FORMAT``, which it wins over (``None``: back to the variable). ``"html"``
+    is ``text/html``. ``"markdown"`` is the same HTML as ``text/markdown``, which VS Code draws
+    even in Restricted Mode, where it draws no ``text/html``. ``"auto"`` (the default) is
+    ``"markdown"`` in a kernel that VS Code started, else ``"html"``. Takes effect at the next redraw.
     """
     changes: dict = {}
     if jsonl is not _UNSET:
@@ -41,6 +49,13 @@ def configure(*, jsonl: Any = _UNSET, stall: Any = _UNSET, on_stall: Any = _UNSE
         if on_stall is not None and not callable(on_stall):
             raise TypeError(f"on_stall must be a callable taking the stall report, got {type(on_stall).__name__}")
         changes["on_stall"] = on_stall
+    if notebook_format is not _UNSET:
+        if notebook_format is not None and not isinstance(notebook_format, str):
+            raise TypeError(f"notebook_format must be a string or None, got {type(notebook_format).__name__}")
+        if notebook_format is not None and notebook_format not in _settings.NOTEBOOK_FORMATS:
+            formats = ", ".join(map(repr, _settings.NOTEBOOK_FORMATS))
+            raise ValueError(f"notebook_format must be one of {formats} or None, got {notebook_format!r}")
+        changes["notebook_format"] = notebook_format
     if not changes:
         return
     _settings.override(**changes)

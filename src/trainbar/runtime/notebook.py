@@ -26,6 +26,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from trainbar import _settings
 from trainbar.core import clock as _clock
 from trainbar.core import history as _history
 from trainbar.core.snapshot import INTERRUPTED
@@ -96,7 +97,7 @@ class _Frame:
         self.finished: list = []  # (lineage, final snapshot, history) of closed bars left on show
         self.dropped = 0  # finished rows forgotten to bound memory
         self.display_id: str | None = None
-        self.sent: str | None = None  # the HTML last sent
+        self.sent: dict | None = None  # the bundle last sent
         self.last_sent = float("-inf")
         self.closed = False  # every bar drawn here has closed
 
@@ -285,8 +286,9 @@ class NotebookChannel(Channel):
             if frame.closed:
                 self.frames.remove(frame)  # nothing was ever visible: no output at all
             return
-        bundle = html_renderer.bundle(rows, hidden, self._view(frame))
-        if bundle["text/html"] != frame.sent:
+        markdown = _settings.current().notebook_format == "markdown"
+        bundle = html_renderer.bundle(rows, hidden, self._view(frame), markdown)
+        if bundle != frame.sent:
             sink = self._sink()
             if frame.display_id is None:
                 frame.display_id = sink.show(bundle)
@@ -295,7 +297,7 @@ class NotebookChannel(Channel):
                 cell.last = frame
             else:
                 sink.update(frame.display_id, bundle)
-            frame.sent = bundle["text/html"]
+            frame.sent = bundle
             frame.last_sent = now
         if frame.closed:
             self.frames.remove(frame)

@@ -291,33 +291,44 @@ trainer.train()
 """
 
 
-@pytest.fixture(scope="module")
-def frameworks_saved(lab, tmp_path_factory):  # noqa: F811
-    """Keras fit, Lightning fit and a Hugging Face Trainer that evaluates every 12 steps, run by
-    nbclient and saved where the Lab server serves it."""
+def frameworks_notebook(output_dir):
+    """Keras fit, Lightning fit and a Hugging Face Trainer that evaluates every 12 steps."""
     from frameworks import need_installed
 
     for module, extra in (("keras", "keras"), ("lightning", "lightning"), ("transformers", "transformers")):
         need_installed(module, extra)
     from test_notebook_integrations import KERAS, LIGHTNING, SETUP
 
+    return notebook(SETUP + f"OUTPUT_DIR = {str(output_dir)!r}\n", KERAS, LIGHTNING, HF_WITH_EVALUATIONS)
+
+
+@pytest.fixture(scope="module")
+def frameworks_saved(lab, tmp_path_factory):  # noqa: F811
+    """The frameworks' notebook run by nbclient and saved where the Lab server serves it."""
     tmp = tmp_path_factory.mktemp("frameworks")
-    nb = notebook(SETUP + f"OUTPUT_DIR = {str(tmp / 'hf')!r}\n", KERAS, LIGHTNING, HF_WITH_EVALUATIONS)
+    nb = frameworks_notebook(tmp / "hf")
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3").execute(env=hermetic_env(str(tmp / "home")))
     path = os.path.join(lab.root, "frameworks.ipynb")
     nbformat.write(nb, path)
     return path
 
 
-@pytest.fixture(scope="module", params=["lab", "export"])
-def frameworks_page(request, lab, browser, frameworks_saved, shots):  # noqa: F811
-    """The frameworks' notebook reopened in JupyterLab (untrusted), or exported by nbconvert."""
-    if request.param == "lab":
-        page = open_in_lab(lab, browser, "frameworks.ipynb", 4, shots / "frameworks.png",
-                           ready="() => Array.from(document.images).every(i => i.complete)")  # fmt: skip
+@pytest.fixture(scope="module", params=["live", "lab", "export"])
+def frameworks_page(request, lab, browser, tmp_path_factory, shots):  # noqa: F811
+    """The frameworks' notebook run in JupyterLab; or run by nbclient, then reopened in
+    JupyterLab (untrusted) or exported by nbconvert."""
+    images_loaded = "() => Array.from(document.images).every(i => i.complete)"
+    if request.param == "live":
+        nb = frameworks_notebook(tmp_path_factory.mktemp("frameworks-live") / "hf")
+        nbformat.write(nb, os.path.join(lab.root, "frameworks-live.ipynb"))
+        page = run_in_lab(lab, browser, "frameworks-live.ipynb", shots)
+        page.wait_for_function(images_loaded, timeout=30_000)
+    elif request.param == "lab":
+        request.getfixturevalue("frameworks_saved")
+        page = open_in_lab(lab, browser, "frameworks.ipynb", 4, shots / "frameworks.png", ready=images_loaded)
     else:
-        page = exported(frameworks_saved, browser, shots)
-        page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=30_000)
+        page = exported(request.getfixturevalue("frameworks_saved"), browser, shots)
+        page.wait_for_function(images_loaded, timeout=30_000)
     yield page
     page.close()
 

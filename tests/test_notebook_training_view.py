@@ -67,6 +67,18 @@ def test_the_chart_draws_the_loss_along_the_steps_and_the_validation_points(manu
     assert 'alt="loss along the steps, val_loss at each epoch&#x27;s end"' in cell.html()
 
 
+def test_the_legend_sits_above_the_plot_never_over_the_curve(manual, cell):
+    """A loss that starts high runs through the plot's top corner, where a legend inside would cover it."""
+    clock, display = manual
+    train(cell, clock, display)
+    svg = chart_svg(cell.html())
+    plot_top = float(svg.find(f"{SVG}rect").get("y"))
+    legend = [t for t in svg.findall(f"{SVG}text") if t.find(f"{SVG}tspan") is not None]
+    assert len(legend) == 1 and float(legend[0].get("y")) <= plot_top - 2
+    ys = [float(n) for n in svg.find(f"{SVG}polyline").get("points").split(",")[1::2]]
+    assert min(ys) >= plot_top
+
+
 def test_the_view_is_there_while_training_runs(manual, cell):
     clock, display = manual
     with pytest.raises(ValueError):

@@ -23,7 +23,7 @@ MAX_COLUMNS = 8
 MAX_POINTS = 120
 MAX_TEXT = 16
 CHART_WIDTH, CHART_HEIGHT = 320, 120
-_LEFT, _RIGHT, _TOP, _BOTTOM = 46, 8, 8, 18  # room for the axis labels
+_LEFT, _RIGHT, _TOP, _BOTTOM = 46, 8, 16, 18  # room for the axis labels, and the legend on top
 TRAIN_COLOUR = "#1f77b4"
 VALIDATION_COLOUR = "#ff7f0e"
 _VALIDATION = ("val", "eval", "test")
@@ -149,7 +149,8 @@ def chart(log: Any) -> str:
     if validation:
         name = _escape(_format.truncate(validation_name or "", MAX_TEXT))
         legend += f" <tspan fill='{VALIDATION_COLOUR}'>● {name}</tspan>"
-    parts.append(f"<text x='{_LEFT + width - 4}' y='{_TOP + 11}' text-anchor='end'>{legend}</text>")
+    # Above the plot: a loss that starts high runs through its top corner.
+    parts.append(f"<text x='{_LEFT + width}' y='{_TOP - 4}' text-anchor='end'>{legend}</text>")
     parts.append("</svg>")
     label = f"{loss or 'loss'} along the steps"
     if validation:

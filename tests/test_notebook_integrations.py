@@ -187,7 +187,7 @@ def test_bars_arrive_as_html_and_plain_text_displays_without_widgets(executed, f
     for message in run.of(*DISPLAYS):
         assert set(message.content["data"]) == {"text/html", "text/plain"}
         assert WIDGET_MIME not in message.content["data"]
-        assert message.content["data"]["text/html"].startswith('<div class="trainbar"')
+        assert message.content["data"]["text/html"].startswith('<div class="trainbar ')
 
 
 @pytest.mark.parametrize("framework", CELLS)
@@ -211,7 +211,7 @@ def test_the_framework_s_own_bar_never_draws(executed, framework):
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert not OWN_BARS.search(text), text
     assert not TERMINAL_CONTROL.search(text), repr(text)
-    assert all(o.data["text/html"].startswith('<div class="trainbar"') for o in outputs if o.output_type == "display_data")
+    assert all(o.data["text/html"].startswith('<div class="trainbar ') for o in outputs if o.output_type == "display_data")
     assert [o for o in outputs if o.output_type == "error"] == []
 
 

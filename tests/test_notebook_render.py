@@ -175,7 +175,7 @@ def test_the_markdown_form_carries_the_same_frame_without_text_html():
     assert set(markdown_form) == {"text/plain", "text/markdown"}
     assert markdown_form["text/plain"] == html_form["text/plain"]
     assert fills(markdown_form["text/markdown"]) == fills(html_form["text/html"])
-    assert markdown_form["text/markdown"].startswith('<div class="trainbar"')
+    assert markdown_form["text/markdown"].startswith('<div class="trainbar ')
 
 
 def test_the_markdown_form_is_one_html_block_that_markdown_leaves_alone():

@@ -23,7 +23,7 @@ from test_notebook_lab import browser, lab  # noqa: E402, F401 - the module's se
 
 WIDE = """
 import trainbar as tb
-with tb.bar(total=3, desc="fit a transformer with a rather long name", unit="epoch") as epochs:
+with tb.bar(total=3, desc="fit a transformer with a rather long name, from $5 to $10", unit="epoch") as epochs:
     for epoch in range(3):
         epochs.update(1, loss=0.1234, accuracy=0.9876, val_loss=0.2345, val_accuracy=0.9765,
                       learning_rate=0.000123, grad_norm=1.2345, tokens_per_second=12345.6, epoch_time=61.2)
@@ -150,6 +150,7 @@ def cell_state(page, index):
                 fills: Array.from(cell.querySelectorAll('.trainbar-fill')).map(e => getComputedStyle(e).backgroundColor),
                 outlines: Array.from(cell.querySelectorAll('.trainbar-track')).map(e => getComputedStyle(e).boxShadow),
                 last: outputs.length ? outputs[outputs.length - 1].innerText : '',
+                formulas: cell.querySelectorAll('mjx-container, .MathJax').length,
             };
         }""",
         index,
@@ -210,7 +211,9 @@ def page(request, lab, browser, shots):  # noqa: F811
 
 def test_a_row_of_many_metrics_fits_the_output(page):
     state = cell_state(page, 1)
-    assert state["rows"] == ["done:fit a transformer with a rather long name"]
+    # Two dollars in one text make a formula, to MathJax, which must leave trainbar's text alone.
+    assert state["rows"] == ["done:fit a transformer with a rather long name, from $5 to $10"]
+    assert state["formulas"] == 0
     assert not state["overflow"] and state["beyond"] == [], (state["widths"], state["beyond"])
     for name in ("val_loss=0.2345", "val_accuracy=0.9765", "tokens_per_second=", "epoch_time=61.2"):
         assert name in state["texts"][0]

@@ -49,6 +49,9 @@ _DESC_STYLE = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis"
 # drops overflow-wrap from an untrusted notebook), so the column's narrowest is a name or a value.
 _INFO_STYLE = "overflow-wrap:anywhere"
 _METRIC_STYLE = "display:inline-block;max-width:100%"  # wraps whole, unless alone too wide
+# MathJax runs over the page after an output is drawn (JupyterLab, nbconvert's export) and would
+# typeset "from $5 to $10" in a description as a formula; these classes tell it to skip ours.
+NO_MATHEMATICS = "tex2jax_ignore mathjax_ignore"
 _TRACK_STYLE = f"height:0.8em;background-color:{_TRACK};border-radius:3px;overflow:hidden"
 
 
@@ -170,7 +173,7 @@ def frame_html(rows: list, hidden: int = 0) -> str:
     ``hidden``: how many rows were left out after the first one (shown as a note there)."""
     if not rows:
         return ""
-    parts = [f'<div class="trainbar" style="{_FRAME_STYLE}">']
+    parts = [f'<div class="trainbar {NO_MATHEMATICS}" style="{_FRAME_STYLE}">']
     for index, (snap, history) in enumerate(rows):
         parts.append(_row(snap, history))
         if index == 0 and hidden:
@@ -205,9 +208,9 @@ def bundle(rows: list, hidden: int = 0, epochs: Any = None, markdown: bool = Fal
 
 
 # Characters Markdown renderers act on even inside an HTML block: a line break (a blank line ends
-# the block) and the delimiters JupyterLab and VS Code typeset as mathematics. As entities, the
-# browser still shows them as they were.
-_MARKDOWN_ENTITIES = str.maketrans({"\n": " ", "$": "&#36;", "\\": "&#92;"})
+# the block) and the delimiters that their mathematics extensions look for before the HTML is
+# parsed. As entities, the browser still shows them as they were.
+_MARKDOWN_ENTITIES = str.maketrans({"\n": " ", "\r": " ", "$": "&#36;", "\\": "&#92;"})
 
 
 def as_markdown(markup: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from trainbar.core.history import thin
 from trainbar.render import fmt as _format
+from trainbar.render.html import NO_MATHEMATICS
 from trainbar.render.svg import data_uri
 
 MAX_ROWS = 12
@@ -172,4 +173,5 @@ def view_html(log: Any) -> str:
     """The table and the chart, side by side where the output is wide enough; empty without epochs."""
     if not log.epochs:
         return ""
-    return f'<div class="trainbar-view" style="{_VIEW_STYLE}">{table_html(log)}{chart(log)}</div>'
+    # MathJax would typeset a name with two dollars in it: see html.NO_MATHEMATICS.
+    return f'<div class="trainbar-view {NO_MATHEMATICS}" style="{_VIEW_STYLE}">{table_html(log)}{chart(log)}</div>'

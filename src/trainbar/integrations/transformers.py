@@ -6,8 +6,8 @@
 It takes the place of ``ProgressCallback`` (and of the notebook and printer callbacks that stand
 in for it): a training bar over the optimizer steps, placed at ``state.global_step``, with the
 logged values as its metrics and each log as a line above the bars (in a notebook, when the
-Trainer evaluates, the training view's rows and chart hold the logs instead); a bar for each
-evaluation and prediction. Every process keeps its bars: trainbar's rank rule picks the one
+Trainer evaluates, the training view's rows and chart hold the training logs instead); a bar for
+each evaluation and prediction. Every process keeps its bars: trainbar's rank rule picks the one
 that draws (rank 0 unless ``TRAINBAR_RANKS`` says otherwise), so a ``torchrun`` job shows one
 bar, and the other ranks publish their progress for the summary of the job on its line.
 """
@@ -84,11 +84,16 @@ class TrainbarCallback(_callbacks.TrainerCallback):  # type: ignore[name-defined
         target = self._bars.get("train") or self._bars.get("eval")
         if target is not None and shown:
             target.log(**shown)
-        # In a notebook the training view has a row per evaluation, with the training figures
-        # logged by then, and a chart of every logged loss: a line per log would only repeat
-        # them. Without evaluations there are no rows, and the lines are the record.
-        if not (_evaluates(args) and self._bars.in_notebook()):
+        if not self._view_holds(args, logs):
             write(_log_line(state, logs), file=self._file)
+
+    def _view_holds(self, args, logs: dict) -> bool:
+        """Whether a notebook's training view already shows this log: while training, it has a
+        row per evaluation with the training figures logged by then, and a chart of every logged
+        loss. Without evaluations there are no rows; the run's summary (its runtime and speed)
+        and an evaluation after training have none either: those lines stay the record."""
+        training = self._bars.get("train") is not None and "train_runtime" not in logs
+        return training and _evaluates(args) and self._bars.in_notebook()
 
     @guarded
     def on_train_end(self, args, state, control, **kwargs) -> None:

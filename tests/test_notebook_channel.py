@@ -401,6 +401,18 @@ def test_markdown_when_asked_for_or_when_the_kernel_runs_under_vs_code(manual, c
     assert rows(cell.displays[0]["bundle"]["text/markdown"]) == [("done", "train")]
 
 
+def test_an_empty_vs_code_variable_is_not_vs_code(manual, cell, monkeypatch):
+    monkeypatch.setenv("VSCODE_PID", " ")
+    trainbar.bar(total=3, desc="train", file=cell).close()
+    assert shown_formats(cell) == [["text/html", "text/plain"]]
+
+
+def test_configure_reads_the_format_as_the_variable_is_read(manual, cell):
+    trainbar.configure(notebook_format=" Markdown ")
+    trainbar.bar(total=3, desc="train", file=cell).close()
+    assert shown_formats(cell) == [["text/markdown", "text/plain"]]
+
+
 def test_html_can_be_asked_for_under_vs_code(manual, cell, monkeypatch):
     monkeypatch.setenv("VSCODE_PID", "4242")
     monkeypatch.setenv("TRAINBAR_NOTEBOOK_FORMAT", "html")
@@ -435,7 +447,7 @@ def test_an_unknown_format_warns_once_and_is_auto(manual, cell, monkeypatch):
     assert shown_formats(cell) == [["text/html", "text/plain"]]
 
 
-@pytest.mark.parametrize("value, error", [(1, TypeError), ("latex", ValueError), ("", ValueError)])
+@pytest.mark.parametrize("value, error", [(1, TypeError), (b"html", TypeError), ("latex", ValueError), ("", ValueError)])
 def test_configure_rejects_an_unknown_format(value, error):
     with pytest.raises(error, match="notebook_format"):
         trainbar.configure(notebook_format=value)

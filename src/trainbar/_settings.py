@@ -191,7 +191,7 @@ def _notebook_format(environ: Any) -> str:
     if chosen == "auto":
         # A notebook written in VS Code is mostly opened in VS Code again, where a folder not
         # trusted (Restricted Mode) draws nothing for text/html but does draw Markdown's HTML.
-        return "markdown" if any(environ.get(name) for name in VSCODE_VARIABLES) else "html"
+        return "markdown" if any(environ.get(name, "").strip() for name in VSCODE_VARIABLES) else "html"
     return str(chosen)
 
 

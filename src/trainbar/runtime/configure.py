@@ -50,11 +50,14 @@ def configure(
             raise TypeError(f"on_stall must be a callable taking the stall report, got {type(on_stall).__name__}")
         changes["on_stall"] = on_stall
     if notebook_format is not _UNSET:
-        if notebook_format is not None and not isinstance(notebook_format, str):
-            raise TypeError(f"notebook_format must be a string or None, got {type(notebook_format).__name__}")
-        if notebook_format is not None and notebook_format not in _settings.NOTEBOOK_FORMATS:
-            formats = ", ".join(map(repr, _settings.NOTEBOOK_FORMATS))
-            raise ValueError(f"notebook_format must be one of {formats} or None, got {notebook_format!r}")
+        if notebook_format is not None:
+            if not isinstance(notebook_format, str):
+                raise TypeError(f"notebook_format must be a string or None, got {type(notebook_format).__name__}")
+            chosen = str(notebook_format).strip().lower()  # as the variable is read
+            if chosen not in _settings.NOTEBOOK_FORMATS:
+                formats = ", ".join(map(repr, _settings.NOTEBOOK_FORMATS))
+                raise ValueError(f"notebook_format must be one of {formats} or None, got {notebook_format!r}")
+            notebook_format = chosen
         changes["notebook_format"] = notebook_format
     if not changes:
         return

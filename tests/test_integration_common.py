@@ -113,3 +113,14 @@ def test_a_file_that_is_not_a_stream_is_refused():
     """file= must be writable; the error names the argument."""
     with pytest.raises(TypeError, match="file must be a writable text stream"):
         _integration.Bars(file="train.log")
+
+
+@pytest.mark.parametrize("mode, expected", [("auto", True), ("log", False), ("off", False)])
+def test_in_notebook_follows_the_mode_the_bars_get(monkeypatch, mode, expected):
+    """A kernel's stream is a notebook's, unless TRAINBAR_MODE sends the bars elsewhere: then
+    no training view is drawn, and a callback must not leave out lines the view would hold."""
+    from trainbar.runtime import environment
+
+    monkeypatch.setattr(environment, "is_notebook_stream", lambda stream: True)  # as a kernel's stderr
+    monkeypatch.setenv("TRAINBAR_MODE", mode)
+    assert _integration.Bars().in_notebook() is expected

@@ -75,11 +75,12 @@ class Bars:
         return self._open.get(role)
 
     def in_notebook(self) -> bool:
-        """Whether this callback's bars are drawn in a notebook's output."""
+        """Whether this callback's bars are drawn in a notebook's output: the runtime's own choice
+        of mode for their stream (``TRAINBAR_MODE`` may send them to log lines in a kernel)."""
         from trainbar.runtime import environment
         from trainbar.sinks.redirect import unwrap
 
-        return environment.is_notebook_stream(unwrap(sys.stderr if self.file is None else self.file))
+        return environment.choose_mode(unwrap(sys.stderr if self.file is None else self.file)) == environment.NOTEBOOK
 
     def close(self, role: str, *, interrupted: bool = False) -> None:
         bar = self._open.pop(role, None)
